@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# ttahub.ops — the two commands that matter: `make rehearsal` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+PYTEST_ARGS ?=
+
+.PHONY: setup test unit integration lint sanity docs rehearsal bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	@bash scripts/test.sh
+
+unit: setup
+	$(VENV)/bin/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	$(VENV)/bin/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ansible-lint --offline
+
+sanity: setup
+	@bash scripts/sanity.sh
+
+rehearsal: setup
+	@bash scripts/rehearsal.sh
+
+bench: setup
+	@bash scripts/bench.sh
+
+clean:
+	rm -rf $(VENV) .collections .ansible tests/output rehearsal/.state
