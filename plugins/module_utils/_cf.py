@@ -1,0 +1,773 @@
+# Copyright (c) 2026, TTA Hub operations engineering
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one cf CLI client of ttahub.ops.
+
+PRIVATE to the collection. It can have breaking changes at any time.
+
+Every call to ``cf`` in the collection goes through :class:`CfClient`: argv lists only, a forced English, colourless,
+untraced output, a timeout on every call, secrets only in the environment. Failures are classified from cf's stderr
+(as cf v8 prints them) into :class:`CfError` subclasses whose message says what to do. Modules turn them into
+``fail_json`` in one place (:func:`run_module`); controller-side code into ``AnsibleActionFail``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import typing as t
+import uuid
+from urllib.parse import urlsplit
+
+try:
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    HAS_JMESPATH = True
+    JMESPATH_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised by ansible-test's import sanity test
+    HAS_JMESPATH = False
+    JMESPATH_IMPORT_ERROR = exc
+
+    class JMESPathError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+__all__ = [
+    "CF_COMMON_ARGS",
+    "CfClient",
+    "CfError",
+    "CfResult",
+    "cf_argument_spec",
+    "classify_failure",
+    "parse_app_ssh_toggle",
+    "parse_guid",
+    "parse_key_values",
+    "parse_log_lines",
+    "parse_run_task",
+    "parse_space_ssh_allowed",
+    "parse_space_ssh_toggle",
+    "parse_ssh_code",
+    "parse_ssh_enabled",
+    "parse_version",
+    "run_module",
+]
+
+DEFAULT_TIMEOUT = 120
+INSTALL_HINT = (
+    "Install the cf CLI v8 (https://docs.cloudfoundry.org/cf-cli/install-go-cli.html, Debian/Ubuntu package cf8-cli) "
+    "or set ops_cf_cli (module option cf_cli) to its path"
+)
+LOGIN_HINT = (
+    "Log in with `cf login -a <cf_api> --sso` (operators) or export CF_USERNAME and CF_PASSWORD for a cloud.gov "
+    "service account (CI), then run again"
+)
+
+CF_COMMON_ARGS: dict[str, dict[str, t.Any]] = {
+    "cf_cli": {"type": "path"},
+    "cf_home": {"type": "path", "required": True},
+    "cf_timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
+}
+
+
+def cf_argument_spec(**options: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    """The module's own options plus the common cf options (doc fragment ttahub.ops._cf)."""
+    spec = {name: dict(value) for name, value in CF_COMMON_ARGS.items()}
+    spec.update(options)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class CfError(Exception):
+    """A failed cf operation. ``str()`` gives "Failed to <action>: <cause>. <hint>"."""
+
+    kind = "cf_error"
+
+    def __init__(
+        self,
+        action: str,
+        cause: str,
+        hint: str = "",
+        *,
+        cmd: list[str] | None = None,
+        rc: int | None = None,
+        stdout: str | None = None,
+        stderr: str | None = None,
+    ) -> None:
+        self.action = action
+        self.cause = cause.rstrip(". ")
+        self.hint = hint.rstrip(". ")
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        msg = f"Failed to {self.action}: {self.cause}."
+        if self.hint:
+            msg += f" {self.hint}."
+        return msg
+
+    def details(self) -> dict[str, t.Any]:
+        """What a module returns beside ``msg``; the output is already free of secrets (see CfClient.run)."""
+        out: dict[str, t.Any] = {"error_kind": self.kind}
+        if self.cmd is not None:
+            out["cmd"] = self.cmd
+        if self.rc is not None:
+            out["rc"] = self.rc
+        if self.stdout is not None:
+            out["stdout"] = self.stdout
+        if self.stderr is not None:
+            out["stderr"] = self.stderr
+        return out
+
+
+class CfMissingError(CfError):
+    kind = "cf_missing"
+
+
+class CfNoApiError(CfError):
+    kind = "no_api"
+
+
+class CfNotLoggedInError(CfError):
+    kind = "not_logged_in"
+
+
+class CfNoOrgError(CfError):
+    kind = "no_org_targeted"
+
+
+class CfNoSpaceError(CfError):
+    kind = "no_space_targeted"
+
+
+class CfTokenExpiredError(CfError):
+    kind = "token_expired"
+
+
+class CfAuthError(CfError):
+    kind = "credentials_rejected"
+
+
+class CfNotFoundError(CfError):
+    kind = "not_found"
+
+
+class CfNotAuthorizedError(CfError):
+    kind = "not_authorized"
+
+
+class CfRequestError(CfError):
+    kind = "request_error"
+
+
+class CfUsageError(CfError):
+    kind = "usage_error"
+
+
+class CfTimeoutError(CfError):
+    kind = "timeout"
+
+
+class CfOutputError(CfError):
+    kind = "unexpected_output"
+
+
+class CfApiError(CfError):
+    kind = "api_error"
+
+
+# (pattern on cf's stderr, error class, cause template, hint template). Order follows cf's own target checks
+# (cf-cli.md §1): API, login, org, space, then the token, then the command-specific texts.
+_FAILURES: list[tuple[re.Pattern[str], type[CfError], str, str]] = [
+    (
+        re.compile(r"^No API endpoint set\."),
+        CfNoApiError,
+        "no API endpoint is set",
+        "Set cf_api in the inventory (the cf session runs `cf api` for you) or run `cf api https://api.fr.cloud.gov`",
+    ),
+    (re.compile(r"^Not logged in\."), CfNotLoggedInError, "not logged in to cloud.gov", LOGIN_HINT),
+    (
+        re.compile(r"^No org targeted"),
+        CfNoOrgError,
+        "no org is targeted",
+        "Set cf_org in the inventory; the cf session targets it with `cf target -o`",
+    ),
+    (
+        re.compile(r"^No space targeted"),
+        CfNoSpaceError,
+        "no space is targeted",
+        "Set cf_space in the inventory; the cf session targets it with `cf target -s`",
+    ),
+    (
+        re.compile(r"^The token expired, was revoked, or the token ID is incorrect\."),
+        CfTokenExpiredError,
+        "the cloud.gov token expired or was revoked",
+        LOGIN_HINT,
+    ),
+    (
+        re.compile(r"^Credentials were rejected"),
+        CfAuthError,
+        "cloud.gov rejected the credentials in CF_USERNAME/CF_PASSWORD",
+        "Check the service account's username and password (cf service-key <account> <key>), then run again",
+    ),
+    (
+        re.compile(r"^(Username and password|Username|Password) not provided\."),
+        CfAuthError,
+        "{0} not provided",
+        "Export CF_USERNAME and CF_PASSWORD, or unset both and log in with `cf login --sso`",
+    ),
+    (
+        re.compile(r"^App '(?P<name>.*)' not found\."),
+        CfNotFoundError,
+        "app '{name}' not found in the targeted space",
+        "Check the app name (cf_app) and the space (cf_space) in the inventory; `cf apps` lists the space's apps",
+    ),
+    (
+        re.compile(r"^Space '(?P<name>.*)' not found\."),
+        CfNotFoundError,
+        "space '{name}' not found in the targeted org",
+        "Check cf_space and cf_org in the inventory; `cf spaces` lists the org's spaces",
+    ),
+    (
+        re.compile(r"^Organization '(?P<name>.*)' not found\."),
+        CfNotFoundError,
+        "org '{name}' not found",
+        "Check cf_org in the inventory; `cf orgs` lists the orgs you can see",
+    ),
+    (
+        re.compile(r"^Service instance '?(?P<name>[^']*?)'? not found"),
+        CfNotFoundError,
+        "service instance '{name}' not found in the targeted space",
+        "Check cf_db_service in the inventory; `cf services` lists the space's services",
+    ),
+    (
+        re.compile(r"^No service key (?P<key>\S+) found for service instance (?P<name>.+)$"),
+        CfNotFoundError,
+        "no service key {key} for service instance {name}",
+        "List the keys with `cf service-keys {name}`",
+    ),
+    (
+        re.compile(r"^Task sequence ID (?P<id>\d+) not found\."),
+        CfNotFoundError,
+        "task {id} not found",
+        "List the app's tasks with `cf tasks <app>`",
+    ),
+    (
+        re.compile(r"^Process (?P<name>\S+) not found"),
+        CfNotFoundError,
+        "process type {name} not found",
+        "Check the process type; `cf app <app>` lists the app's processes",
+    ),
+    (
+        re.compile(r"^You are not authorized to perform the requested action"),
+        CfNotAuthorizedError,
+        "cloud.gov says you are not authorized to perform the requested action",
+        "Ask an Org Manager to grant the needed role (Space Developer for apps and tasks, Space Manager for space SSH)",
+    ),
+    (
+        re.compile(r"^Request error: (?P<err>.*)$"),
+        CfRequestError,
+        "could not reach the cloud.gov API ({err})",
+        "Check the network connection, cf_api, and the https_proxy environment variable",
+    ),
+    (
+        re.compile(r"^(Incorrect Usage|Incorrect usage)"),
+        CfUsageError,
+        "cf rejected the command line ({line})",
+        "This collection needs cf CLI v8; check `cf version`",
+    ),
+    (
+        re.compile(r"^'(?P<name>[^']+)' is not a registered command"),
+        CfUsageError,
+        "cf does not know the command '{name}'",
+        "This collection needs cf CLI v8 (and the cf-service-connect plugin for connect-to-service); check `cf version` and `cf plugins`",
+    ),
+]
+
+
+def classify_failure(
+    action: str,
+    cmd: list[str],
+    rc: int,
+    stdout: str,
+    stderr: str,
+) -> CfError:
+    """Turn a failed cf call into the matching CfError, from the first recognised line of stderr."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        for pattern, cls, cause, hint in _FAILURES:
+            match = pattern.search(line)
+            if match:
+                fields = {k: v for k, v in match.groupdict().items() if v is not None}
+                fields["line"] = line
+                cause_text = cause.format(*match.groups(), **fields)
+                hint_text = hint.format(**fields)
+                return cls(action, cause_text, hint_text, cmd=cmd, rc=rc, stdout=stdout, stderr=stderr)
+    text = " ".join(lines) or " ".join(line.strip() for line in stdout.splitlines() if line.strip() and line.strip() != "FAILED")
+    return CfError(
+        action,
+        f"cf exited {rc}: {text or 'no message'}",
+        "Run the same cf command by hand to see more (CF_TRACE=true adds the API requests)",
+        cmd=cmd,
+        rc=rc,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Parsers of cf v8 output (tests: tests/unit/plugins/module_utils/test__cf.py on tests/fixtures/cf_v8/*.yml)
+# ---------------------------------------------------------------------------------------------------------------------
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_VERSION = re.compile(r"^cf(?:\.exe)? version (\d+)\.(\d+)\.(\d+)")
+_SPACE_SSH = re.compile(r"^ssh support is (enabled|disabled) in space '(.*)'\.$", re.M)
+_APP_SSH = re.compile(r"^ssh support is (enabled|disabled) for app '(.*)'\.$", re.M)
+_LOG_LINE = re.compile(r"^ {3}(\S+) \[([^\]]+)\] (OUT|ERR) ?(.*)$")
+
+
+def _unexpected(action: str, what: str, stdout: str) -> CfOutputError:
+    shown = stdout.strip().splitlines()[:3]
+    return CfOutputError(
+        action,
+        f"cf printed something other than {what} ({' / '.join(shown) or 'nothing'})",
+        "Check that cf is v8 and that no proxy rewrites the output; run the command by hand to compare",
+        stdout=stdout,
+    )
+
+
+def parse_version(stdout: str) -> tuple[int, int, int]:
+    """``cf version 8.7.10+5b7ce3c.2024-04-04`` -> (8, 7, 10)."""
+    match = _VERSION.search(stdout.strip())
+    if not match:
+        raise _unexpected("read the cf CLI version", "`cf version X.Y.Z+...`", stdout)
+    return int(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def parse_guid(stdout: str, action: str = "read a GUID") -> str:
+    """``cf app NAME --guid`` and friends print the GUID alone."""
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    if len(lines) != 1 or not _GUID.match(lines[0]):
+        raise _unexpected(action, "a GUID", stdout)
+    return lines[0]
+
+
+def parse_ssh_code(stdout: str) -> str:
+    """``cf ssh-code`` prints the one-time code alone. Never include the code in an error."""
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    if len(lines) != 1 or not re.match(r"^[A-Za-z0-9_-]{4,128}$", lines[0]):
+        raise CfOutputError(
+            "get a one-time SSH code",
+            "cf ssh-code printed no code",
+            "Run `cf ssh-code` by hand; if it fails, log in again",
+        )
+    return lines[0]
+
+
+def parse_space_ssh_allowed(stdout: str) -> bool:
+    """``cf space-ssh-allowed SPACE`` -> True when SSH is allowed in the space."""
+    match = _SPACE_SSH.search(stdout)
+    if not match:
+        raise _unexpected("read whether SSH is allowed in the space", "`ssh support is enabled|disabled in space`", stdout)
+    return match.group(1) == "enabled"
+
+
+def parse_space_ssh_toggle(stdout: str) -> bool:
+    """``cf allow-space-ssh`` / ``disallow-space-ssh``: True when cf changed the space, False for the "already" form."""
+    if not re.search(r"^OK$", stdout, re.M):
+        raise _unexpected("change SSH for the space", "OK", stdout)
+    return not re.search(r"^ssh support for space '.*' is already (enabled|disabled)\.$", stdout, re.M)
+
+
+def parse_ssh_enabled(stdout: str) -> tuple[bool, str]:
+    """``cf ssh-enabled APP`` -> (enabled, reason); the reason line follows the disabled form."""
+    match = _APP_SSH.search(stdout)
+    if not match:
+        raise _unexpected("read whether SSH is enabled for the app", "`ssh support is enabled|disabled for app`", stdout)
+    enabled = match.group(1) == "enabled"
+    rest = [line.strip() for line in stdout[match.end():].splitlines() if line.strip()]
+    return enabled, ("" if enabled else (rest[0] if rest else ""))
+
+
+def parse_app_ssh_toggle(stdout: str) -> dict[str, t.Any]:
+    """``cf enable-ssh`` / ``disable-ssh``: whether cf changed the app, and what its TIP says about a restart."""
+    if not re.search(r"^OK$", stdout, re.M):
+        raise _unexpected("change SSH for the app", "OK", stdout)
+    already = bool(re.search(r"^ssh support for app '.*' is already (enabled|disabled)\.$", stdout, re.M))
+    if "TIP: An app restart is required for the change to take effect." in stdout:
+        restart = "required"
+    elif "TIP: An app restart may be required for the change to take effect." in stdout:
+        restart = "may_be_required"
+    else:
+        restart = "not_required"
+    blocked = "TIP: Ensure ssh is also enabled on the space and global level." in stdout
+    return {"changed": not already, "restart": restart, "blocked_elsewhere": blocked}
+
+
+def parse_key_values(stdout: str) -> dict[str, str]:
+    """Key/value tables (``cf target``, ``cf api``): ``key:   value`` lines, keys lower-cased."""
+    out: dict[str, str] = {}
+    for line in stdout.splitlines():
+        match = re.match(r"^([A-Za-z][A-Za-z ]*?):\s+(.*?)\s*$", line)
+        if match:
+            out[match.group(1).lower()] = match.group(2)
+        else:
+            match = re.match(r"^([A-Za-z][A-Za-z ]*?):$", line)
+            if match:
+                out[match.group(1).lower()] = ""
+    return out
+
+
+def parse_run_task(stdout: str) -> dict[str, t.Any]:
+    """``cf run-task``: the ``task name:`` and ``task id:`` rows."""
+    table = parse_key_values(stdout)
+    if "task id" not in table or not table["task id"].isdigit():
+        raise _unexpected("run the task", "`task id:`", stdout)
+    return {"name": table.get("task name", ""), "id": int(table["task id"])}
+
+
+def parse_log_lines(stdout: str, source_prefix: str | None = None) -> list[dict[str, str]]:
+    """``cf logs APP --recent`` lines, optionally only those whose source starts with ``source_prefix``."""
+    out = []
+    for line in stdout.splitlines():
+        match = _LOG_LINE.match(line)
+        if not match:
+            continue
+        source = match.group(2)
+        if source_prefix is not None and not (source == source_prefix or source.startswith(source_prefix + "/")):
+            continue
+        out.append({"time": match.group(1), "source": source, "stream": match.group(3), "message": match.group(4)})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class CfResult(t.NamedTuple):
+    cmd: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+
+
+# Cloud Controller error codes and titles (cf-cli.md §5) -> error class.
+_CC_ERRORS: dict[str, type[CfError]] = {
+    "CF-ResourceNotFound": CfNotFoundError,
+    "CF-NotFound": CfNotFoundError,
+    "CF-NotAuthorized": CfNotAuthorizedError,
+    "CF-InvalidAuthToken": CfTokenExpiredError,
+    "CF-NotAuthenticated": CfNotLoggedInError,
+}
+
+
+class CfClient:
+    """Runs cf with an isolated CF_HOME, a timeout, and errors that say what to do."""
+
+    def __init__(
+        self,
+        *,
+        cf_cli: str | None = None,
+        cf_home: str | None = None,
+        timeout: int = DEFAULT_TIMEOUT,
+        environ: t.Mapping[str, str] | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.cf_home = cf_home
+        self._environ = dict(os.environ if environ is None else environ)
+        self.binary = self._find_cf(cf_cli)
+        self.calls = 0
+
+    def _find_cf(self, cf_cli: str | None) -> str:
+        if cf_cli:
+            path = os.path.expanduser(cf_cli)
+            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+                raise CfMissingError("find the cf CLI", f"{cf_cli} is not an executable file", INSTALL_HINT)
+            return path
+        found = shutil.which("cf", path=self._environ.get("PATH"))
+        if not found:
+            raise CfMissingError("find the cf CLI", "there is no `cf` on PATH", INSTALL_HINT)
+        return found
+
+    def environment(self, extra: t.Mapping[str, str] | None = None) -> dict[str, str]:
+        env = dict(self._environ)
+        # Parsers read English, colourless, untraced output (cf-cli.md §1, §2).
+        env.update({"LANG": "en_US.UTF-8", "LC_ALL": "en_US.UTF-8", "CF_COLOR": "false", "CF_TRACE": "false"})
+        env.pop("FORCE_TTY", None)
+        if self.cf_home:
+            # Plugins (cf-service-connect) stay where the operator or CI installed them, outside the per-run CF_HOME.
+            env.setdefault("CF_PLUGIN_HOME", self._environ.get("CF_HOME") or self._environ.get("HOME") or os.path.expanduser("~"))
+            env["CF_HOME"] = self.cf_home
+        if extra:
+            env.update(extra)
+        return env
+
+    def run(
+        self,
+        args: list[str],
+        *,
+        action: str,
+        check: bool = True,
+        timeout: int | None = None,
+        env: t.Mapping[str, str] | None = None,
+        secret_output: bool = False,
+    ) -> CfResult:
+        """Run ``cf <args>``. ``secret_output`` keeps stdout out of any error (ssh-code, connect-to-service)."""
+        if not all(isinstance(a, str) for a in args):
+            raise TypeError("cf arguments must be strings")
+        for arg in args:
+            if "\x00" in arg or "\n" in arg or "\r" in arg:
+                raise CfUsageError(
+                    action, "an argument contains a NUL byte or a line break", "Check the names and paths given to the playbook"
+                )
+        cmd = [self.binary, *args]
+        limit = self.timeout if timeout is None else timeout
+        self.calls += 1
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.environment(env),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise CfMissingError(action, f"cannot run {self.binary} ({exc.strerror})", INSTALL_HINT, cmd=cmd) from exc
+        try:
+            out, err = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise CfTimeoutError(
+                action,
+                f"cf did not finish within {limit} s and was stopped",
+                "Check the network and cloud.gov's status (https://cloudgov.statuspage.io), or raise cf_timeout",
+                cmd=cmd,
+            ) from None
+        stdout = out.decode("utf-8", "replace")
+        stderr = err.decode("utf-8", "replace")
+        if proc.returncode != 0 and check:
+            error = classify_failure(action, cmd, proc.returncode, "" if secret_output else stdout, stderr)
+            raise error
+        return CfResult(cmd, proc.returncode, stdout, stderr)
+
+    # -- Cloud Controller API through `cf curl` ----------------------------------------------------------------------
+
+    def curl(
+        self,
+        path: str,
+        *,
+        action: str,
+        method: str = "GET",
+        body: t.Any = None,
+        timeout: int | None = None,
+    ) -> t.Any:
+        """``cf curl`` returns 0 on HTTP errors: parse the body and raise on CC error JSON or an invalid body."""
+        if not path.startswith("/"):
+            raise CfUsageError(action, f"API path {path!r} does not start with /", "Pass a path such as /v3/apps")
+        args = ["curl", path]
+        if method != "GET":
+            args += ["-X", method]
+        if body is not None:
+            args += ["-d", json.dumps(body, separators=(",", ":"))]
+        result = self.run(args, action=action, timeout=timeout)
+        return parse_api_body(result.stdout, action=action, cmd=result.cmd)
+
+    def curl_all(self, path: str, *, action: str, limit_pages: int = 200) -> list[t.Any]:
+        """All resources of a paginated v3 list, following ``pagination.next.href``."""
+        resources: list[t.Any] = []
+        next_path: str | None = path
+        for _page in range(limit_pages):
+            if next_path is None:
+                return resources
+            data = self.curl(next_path, action=action)
+            if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
+                raise CfOutputError(action, "the API answer has no resources list", "Check the API path", stdout=json.dumps(data)[:500])
+            resources.extend(data["resources"])
+            nxt = (data.get("pagination") or {}).get("next")
+            next_path = _href_to_path(nxt["href"]) if isinstance(nxt, dict) and nxt.get("href") else None
+        raise CfOutputError(action, f"more than {limit_pages} pages", "Narrow the query")
+
+
+def parse_api_body(stdout: str, *, action: str, cmd: list[str] | None = None) -> t.Any:
+    """Parse a ``cf curl`` body; raise on an empty or non-JSON body and on Cloud Controller error JSON."""
+    text = stdout.strip()
+    if not text:
+        raise CfOutputError(
+            action,
+            "the API returned an empty body (cf curl swallows request errors)",
+            "Check the network and cf_api, then run again",
+            cmd=cmd,
+            stdout=stdout,
+        )
+    try:
+        data = json.loads(text)
+    except ValueError:
+        first = text.splitlines()[0][:120]
+        raise CfOutputError(
+            action,
+            f"the API returned something that is not JSON ({first})",
+            "A proxy or an outage may be in the way: check cloud.gov's status and the https_proxy variable",
+            cmd=cmd,
+            stdout=stdout[:2000],
+        ) from None
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first_error = errors[0]
+            title = str(first_error.get("title", ""))
+            detail = str(first_error.get("detail", ""))
+            return _raise_cc_error(action, title, detail, first_error.get("code"), cmd, stdout)
+        if "error_code" in data and "code" in data:
+            return _raise_cc_error(action, str(data.get("error_code")), str(data.get("description", "")), data.get("code"), cmd, stdout)
+    return data
+
+
+def _raise_cc_error(action: str, title: str, detail: str, code: t.Any, cmd: list[str] | None, stdout: str) -> t.NoReturn:
+    cls = _CC_ERRORS.get(title, CfApiError)
+    hints = {
+        CfNotFoundError: "Check the names in the inventory; the object may have been deleted or renamed",
+        CfNotAuthorizedError: "Ask an Org Manager to grant the needed role",
+        CfTokenExpiredError: LOGIN_HINT,
+        CfNotLoggedInError: LOGIN_HINT,
+    }
+    raise cls(
+        action,
+        f"the Cloud Controller answered {title} ({code}): {detail}",
+        hints.get(cls, "See the Cloud Controller error above"),
+        cmd=cmd,
+        stdout=stdout[:2000],
+    )
+
+
+def _href_to_path(href: str) -> str:
+    parts = urlsplit(href)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a timed-out cf and everything it started (plugins, ssh)."""
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        proc.communicate(timeout=1)
+    except (subprocess.TimeoutExpired, ValueError):
+        pass
+
+
+def query(data: t.Any, expression: str, *, action: str = "select from the API answer") -> t.Any:
+    """JMESPath over API JSON, e.g. ``resources[?type=='web'].guid | [0]`` (the seed's jq step)."""
+    if not HAS_JMESPATH:
+        raise CfError(action, "the jmespath Python library is not installed", "pip install jmespath (make setup installs it)")
+    try:
+        return jmespath.search(expression, data)
+    except JMESPathError as exc:
+        raise CfUsageError(action, f"invalid JMESPath query {expression!r} ({exc})", "Fix the query") from None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Per-run CF_HOME
+# ---------------------------------------------------------------------------------------------------------------------
+
+SESSION_MARKER = ".ttahub-ops-session"
+
+
+def session_base_dir() -> str:
+    """Memory-backed where the OS has it: the session holds a cloud.gov token."""
+    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK):
+            return candidate
+    return tempfile.gettempdir()
+
+
+def create_cf_home(base_dir: str | None = None, run_id: str | None = None) -> str:
+    """A private CF_HOME (0700) marked as ours, so that only ours is ever removed."""
+    base = base_dir or session_base_dir()
+    path = tempfile.mkdtemp(prefix="ttahub-ops-cf-", dir=base)
+    os.chmod(path, 0o700)
+    os.makedirs(os.path.join(path, ".cf"), mode=0o700)
+    with open(os.path.join(path, SESSION_MARKER), "w", encoding="utf-8") as handle:
+        json.dump({"run_id": run_id or "", "pid": os.getppid(), "created": time.time()}, handle)
+    return path
+
+
+def operator_config_path(environ: t.Mapping[str, str]) -> str:
+    """Where the operator's own ``cf login --sso`` wrote its config (cf-cli.md §2)."""
+    home = environ.get("CF_HOME") or environ.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".cf", "config.json")
+
+
+def copy_operator_config(cf_home: str, environ: t.Mapping[str, str]) -> str:
+    source = operator_config_path(environ)
+    if not os.path.isfile(source):
+        raise CfNotLoggedInError(
+            "start the cf session",
+            f"no CF_USERNAME/CF_PASSWORD in the environment and no cf login found at {source}",
+            LOGIN_HINT,
+        )
+    target = os.path.join(cf_home, ".cf", "config.json")
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return source
+
+
+def remove_cf_home(path: str) -> bool:
+    """Remove a CF_HOME made by create_cf_home; refuse anything else."""
+    if not path or not os.path.isdir(path):
+        return False
+    if not os.path.isfile(os.path.join(path, SESSION_MARKER)):
+        raise CfUsageError(
+            "remove the cf session",
+            f"{path} is not a ttahub.ops session directory",
+            "Pass the cf_home returned by ttahub.ops.cf_session",
+        )
+    shutil.rmtree(path)
+    return True
+
+
+def new_run_id() -> str:
+    return os.environ.get("TTAHUB_OPS_RUN_ID") or str(uuid.uuid4())
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Modules: errors are turned into fail_json here and only here
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def client_from_module(module: t.Any) -> CfClient:
+    params = module.params
+    return CfClient(cf_cli=params.get("cf_cli"), cf_home=params.get("cf_home"), timeout=params.get("cf_timeout") or DEFAULT_TIMEOUT)
+
+
+def run_module(module: t.Any, body: t.Callable[[CfClient], dict[str, t.Any]], *, client: bool = True) -> t.NoReturn:
+    """Run a module's body with a client; any CfError becomes one fail_json with what to do."""
+    try:
+        cf = client_from_module(module) if client else None
+        result = body(cf)  # type: ignore[arg-type]
+    except CfError as err:
+        module.fail_json(msg=err.message, **err.details())
+    module.exit_json(**result)
