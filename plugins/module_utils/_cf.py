@@ -1,4 +1,5 @@
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The one cf CLI client of ttahub.ops.
@@ -539,7 +540,9 @@ class CfClient:
         limit = self.timeout if timeout is None else timeout
         self.calls += 1
         try:
-            proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+            # Not module.run_command: it has no timeout, and a hung cf (or the ssh a plugin started) must be killed with
+            # its whole process group. Still an argv list, never a shell.
+            proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

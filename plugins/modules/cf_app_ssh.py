@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ description:
   - Reports whether the app needs a restart for the change to take effect (an instance gets an SSH port only if the
     flag was on when it started) and whether SSH is still blocked by the space or the platform.
 author:
-  - TTA Hub operations engineering
+  - TTA Hub operations engineering (@ttahub-ops)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ description:
   - O(query) is a JMESPath expression applied to the answer, for example the seed's C(jq) step
     C(resources[?type=='web'].guid | [0]).
 author:
-  - TTA Hub operations engineering
+  - TTA Hub operations engineering (@ttahub-ops)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf
@@ -45,7 +46,7 @@ options:
     description: A JMESPath expression applied to the answer; its result is returned as RV(result).
     type: str
   all_pages:
-    description: Follow C(pagination.next) and return every resource of a v3 list as RV(json.resources).
+    description: Follow C(pagination.next) and return every resource of a v3 list in RV(json).
     type: bool
     default: false
 requirements:

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ description:
   - With O(state=absent), removes a C(CF_HOME) this module created; it refuses any other directory.
   - Every other module of the collection takes the returned C(cf_home) (see the C(ttahub.ops._cf) options).
 author:
-  - TTA Hub operations engineering
+  - TTA Hub operations engineering (@ttahub-ops)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

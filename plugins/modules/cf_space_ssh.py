@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ description:
   - In production, do not call this module directly; the C(space_ssh_window) role opens a window with a lease, a
     watchdog and audit records, and always closes it.
 author:
-  - TTA Hub operations engineering
+  - TTA Hub operations engineering (@ttahub-ops)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

@@ -1,5 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ description:
   - Collects the task's own log lines from C(cf logs APP --recent), those whose source is C(APP/TASK/<name>).
   - A C(FAILED) task fails the module with the task's last log lines.
 author:
-  - TTA Hub operations engineering
+  - TTA Hub operations engineering (@ttahub-ops)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf
