@@ -83,7 +83,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         events: list[dict[str, t.Any]] = []
         result.update(changed=False, approved=False, approvers=[], audit_events=events)
         try:
@@ -202,8 +202,8 @@ class ActionModule(ActionBase):
     def _request(self, args, policy, roster, intent, context, events, inventory) -> dict[str, t.Any]:
         action = f"write the approval request for {intent['sop']} in {intent['environment']}"
         if not policy.needs_approval:
-            return {"changed": False, "msg": f"{intent['sop']} needs no approval in {intent['environment']} "
-                                              f"(policy {policy.name}); run it directly"}
+            msg = f"{intent['sop']} needs no approval in {intent['environment']} (policy {policy.name}); run it directly"
+            return {"changed": False, "msg": msg}
         folder = args["approvals_dir"]
         if not folder:
             raise ApprovalError(action, "no folder given", "Pass -e approval_dir=DIR", reason="missing_dir")

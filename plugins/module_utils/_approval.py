@@ -306,9 +306,9 @@ def parse_sshsig(armored: bytes) -> tuple[str, str, str]:
     offset = 10  # magic + uint32 version
     key_blob, offset = _ssh_string(blob, offset)
     namespace, offset = _ssh_string(blob, offset)
-    _reserved, offset = _ssh_string(blob, offset)
+    offset = _ssh_string(blob, offset)[1]  # reserved
     hash_alg, offset = _ssh_string(blob, offset)
-    key_type, _ = _ssh_string(key_blob, 0)
+    key_type = _ssh_string(key_blob, 0)[0]
     key_line = f"{key_type.decode('ascii', 'replace')} {base64.b64encode(key_blob).decode('ascii')}"
     return key_line, namespace.decode("utf-8", "replace"), hash_alg.decode("ascii", "replace")
 
@@ -791,7 +791,7 @@ def evaluate(policy: Policy, roster: Roster, proofs: t.Iterable[Proof], *, opera
                 approver=proof.approver, method=proof.method, key_fingerprint=proof.key_fingerprint,
             ))
             continue
-        if member.id in seen_people or any(p.approver == member.id for p, _ in free):
+        if member.id in seen_people or any(p.approver == member.id for p, _member in free):
             refusals.append(Refused(
                 "duplicate_proof",
                 f"{member.label} approved more than once ({proof.method}); one person counts once",
@@ -826,7 +826,7 @@ def evaluate(policy: Policy, roster: Roster, proofs: t.Iterable[Proof], *, opera
             used.add(id(proof))
             approvals.append(Approval(member.id, member.name, role, proof.method, proof.time, proof.key_fingerprint, via))
     # Explain why free proofs of people who could have counted did not.
-    unused = [p for p, _ in free if id(p) not in used]
+    unused = [p for p, _member in free if id(p) not in used]
     for role in missing:
         for proof, member in free:
             if id(proof) in used:
@@ -891,9 +891,9 @@ def check_policy(
     candidates = [
         (Proof(m.id, "signed", ""), m) for m in roster.members if policy.operator_may_approve or m.id != operator
     ]
-    _, unmet = _best_assignment(policy, roster, candidates)
+    unmet = _best_assignment(policy, roster, candidates)[1]
     if unmet:
-        people = {m.id for _, m in candidates if any(_can(policy, roster, m, r) for r in policy.required_roles)}
+        people = {m.id for _proof, m in candidates if any(_can(policy, roster, m, r) for r in policy.required_roles)}
         without = "" if policy.operator_may_approve or not roster.get(operator) else " besides the operator"
         raise ApprovalError(
             action,
@@ -1033,7 +1033,7 @@ def intent_code(intent: Mapping[str, t.Any]) -> str:
     """A short code of the whole intent (nonce included, so it cannot be known before the run)."""
     number = int.from_bytes(hashlib.sha256(canonical_json(intent)).digest()[:8], "big")
     chars = []
-    for _ in range(6):
+    for _position in range(6):
         number, index = divmod(number, len(_CODE_ALPHABET))
         chars.append(_CODE_ALPHABET[index])
     return "".join(chars[:3]) + "-" + "".join(chars[3:])

@@ -1,6 +1,7 @@
 #!/usr/bin/python
-# SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ description:
     for the C(ttahub.ops.audit_log) callback, with approver ids, roles, methods and key fingerprints, never secrets.
 version_added: 0.1.0
 author:
-  - TTA Hub operations engineering
+  - TTA Hub operations engineering (@ttahub-ops)
 options:
   sop:
     description: Name of the procedure (its playbook name, for example V(prod_db_copy)).

@@ -100,7 +100,7 @@ def describe_intent(intent: t.Mapping[str, t.Any], policy: Policy, *, code: str 
 
 def _deny_reason(answer: str) -> str | None:
     """The reason when ``answer`` is ``deny [reason]``; None when it is something else."""
-    head, _, rest = answer.strip().partition(" ")
+    head, _sep, rest = answer.strip().partition(" ")
     if head.lower() != "deny":
         return None
     return rest.strip()
@@ -272,7 +272,7 @@ def _check_signature(
         raise Refused("unknown_signature_file", f"{name} is for {member_id!r}, who is not in the roster", approver=member_id, method="signed")
     raw = _read_small(sig, "a signature", action)
     try:
-        key_line, namespace, _hash = parse_sshsig(raw)
+        key_line, namespace = parse_sshsig(raw)[:2]
         fingerprint = public_key_fingerprint(key_line)
     except ValueError as exc:
         raise Refused("invalid_signature", f"{name} is not an SSH signature ({exc})", approver=member_id, method="signed") from None
@@ -397,7 +397,7 @@ def collect_signed(
     if decision.missing:
         missing = []
         for role in decision.missing:
-            who = [m for m, _ in eligible_members(policy, roster, role) if m.id not in {a.id for a in decision.approvals}]
+            who = [m for m, _via in eligible_members(policy, roster, role) if m.id not in {a.id for a in decision.approvals}]
             names = ", ".join(m.label for m in who) or "no one eligible"
             missing.append(Refused(
                 "missing_signature",
@@ -405,7 +405,7 @@ def collect_signed(
                 role=role, method="signed",
             ))
         commands = "; ".join(f"{m.id}: {signing_command(approvals_dir, m.id)}"
-                             for role in decision.missing for m, _ in eligible_members(policy, roster, role))
+                             for role in decision.missing for m, _via in eligible_members(policy, roster, role))
         fail(missing, f"Ask them to sign: {commands}")
 
     record = audit_event(

@@ -44,8 +44,8 @@ NO_GTM = [p for p in PEOPLE if p["id"] != "gideon"]
 POLICIES = yaml.safe_load((REPO / "inventories/production/group_vars/all/policies.yml").read_text())["ops_approval_policies"]
 
 
-def roster(people=PEOPLE, vacant=()):
-    return A.load_roster(people, list(vacant))
+def roster(people=None, vacant=()):
+    return A.load_roster(PEOPLE if people is None else people, list(vacant))
 
 
 def policy(name="release", **changes):
@@ -66,9 +66,8 @@ def intent(**changes):
 # Refusals: each case raises with its own reason and message.
 
 
-def _admit(pol, ros, role, who, **kw):
-    kw.setdefault("method", "typed")
-    return lambda: A.admit(pol, ros, role, who, **kw)
+def _admit(pol, ros, role, who, method="typed", **kw):
+    return lambda: A.admit(pol, ros, role, who, method=method, **kw)
 
 
 def _roster(people, vacant=()):
