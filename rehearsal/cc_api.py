@@ -6,15 +6,11 @@ unauthenticated request. Presenters and ``process_stats`` are shared with the cf
 """
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import json
-import math
-import random
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, quote
 
 from rehearsal import tasks as tasks_mod
 from rehearsal import world as w
@@ -28,17 +24,17 @@ UNKNOWN_REQUEST = {"description": "Unknown request", "error_code": "CF-NotFound"
 NOT_AUTHENTICATED = {"description": "Authentication error", "error_code": "CF-NotAuthenticated", "code": 10002}
 
 
-@dataclasses.dataclass
 class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: bytes | None = None
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    def __init__(self, method: str, path: str, query: dict[str, list[str]], body: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.method, self.path, self.query, self.body = method, path, query, body
+        self.headers = headers or {}
 
     @classmethod
     def from_target(cls, method: str, target: str, body: bytes | None = None,
                     headers: dict[str, str] | None = None) -> Request:
+        from urllib.parse import parse_qs  # pylint: disable=import-outside-toplevel
+
         path, _, query = target.partition("?")
         return cls(method.upper(), path or "/", parse_qs(query, keep_blank_values=True), body, headers or {})
 
@@ -55,11 +51,9 @@ class Request:
         return json.loads(self.body.decode("utf-8")) if self.body else {}
 
 
-@dataclasses.dataclass
 class Response:
-    status: int
-    body: bytes
-    headers: dict[str, str]
+    def __init__(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.status, self.body, self.headers = status, body, headers
 
     @property
     def reason(self) -> str:
@@ -96,7 +90,7 @@ def bad_query(detail: str) -> ApiError:
 
 def respond(status: int, payload: Any) -> Response:
     body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    headers = {"Content-Type": "application/json; charset=utf-8", "X-Vcap-Request-Id": str(uuid.uuid4())}
+    headers = {"Content-Type": "application/json; charset=utf-8", "X-Vcap-Request-Id": w.new_guid()}
     return Response(status, body, headers)
 
 
@@ -180,12 +174,31 @@ def present_process(world: World, proc: dict[str, Any], command: str | None) -> 
                       "stats": {"href": f"{b}/v3/processes/{g}/stats"}}}
 
 
+class _Dice:
+    """Deterministic pseudo-random numbers from a seed string (stable usage figures per instance)."""
+
+    def __init__(self, seed: str) -> None:
+        self.pool = hashlib.sha256(seed.encode("utf-8")).digest()
+        self.i = 0
+
+    def fraction(self) -> float:
+        value = int.from_bytes(self.pool[self.i:self.i + 4], "big") / 2 ** 32
+        self.i = (self.i + 4) % 28
+        return value
+
+    def uniform(self, low: float, high: float) -> float:
+        return low + (high - low) * self.fraction()
+
+    def randint(self, low: int, high: int) -> int:
+        return low + int(self.fraction() * (high - low + 1))
+
+
 def process_stats(world: World, proc: dict[str, Any], now: float) -> list[JSON]:
     """One entry per instance; a stopped app's instances are DOWN. ``since`` (epoch) is kept for cf's table."""
     app = world["apps"][proc["app_guid"]]
     entries = []
     for index in range(int(proc["instances"])):
-        rng = random.Random(f"{proc['guid']}/{index}")
+        rng = _Dice(f"{proc['guid']}/{index}")
         since = float(proc["started_at"]) + 1.3 * index
         cpu = round(rng.uniform(0.001, 0.05), 4)
         entry: JSON = {
@@ -275,7 +288,7 @@ def present_service_instance(world: World, si: dict[str, Any]) -> JSON:
             "maintenance_info": {}, "upgrade_available": False, "dashboard_url": None,
             "last_operation": {**op, "created_at": w.iso(si["created_at"]), "updated_at": w.iso(si["updated_at"])},
             "relationships": {"space": {"data": {"guid": si["space_guid"]}},
-                              "service_plan": {"data": {"guid": str(uuid.uuid5(uuid.NAMESPACE_URL, si["plan"]))}}},
+                              "service_plan": {"data": {"guid": si.get("plan_guid")}}},
             "metadata": _meta(),
             "links": {"self": {"href": f"{b}/v3/service_instances/{g}"},
                       "space": {"href": f"{b}/v3/spaces/{si['space_guid']}"},
@@ -320,8 +333,10 @@ def paginated(world: World, req: Request, resources: list[JSON], included: JSON 
         raise bad_query("Per page must be between 1 and 5000")
     if page < 1:
         raise bad_query("Page must be greater than 0")
+    from urllib.parse import quote  # pylint: disable=import-outside-toplevel
+
     total = len(resources)
-    pages = max(1, math.ceil(total / per_page))
+    pages = max(1, -(-total // per_page))
     params = {k: v[-1] for k, v in req.query.items() if k not in ("page", "per_page")}
 
     def href(number: int) -> JSON:
@@ -340,13 +355,13 @@ def paginated(world: World, req: Request, resources: list[JSON], included: JSON 
 
 # --- routes ------------------------------------------------------------------------------------------------------------
 
-Route = tuple[str, re.Pattern[str], Callable[..., Response], bool]
+Route = tuple[str, str, Callable[..., Response], bool]
 ROUTES: list[Route] = []
 
 
 def route(method: str, pattern: str, *, auth: bool = True) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     def register(fn: Callable[..., Response]) -> Callable[..., Response]:
-        ROUTES.append((method, re.compile(f"^{pattern}$"), fn, auth))
+        ROUTES.append((method, f"^{pattern}$", fn, auth))
         return fn
     return register
 
@@ -354,7 +369,7 @@ def route(method: str, pattern: str, *, auth: bool = True) -> Callable[[Callable
 def handle(world: World, user: dict[str, Any] | None, req: Request) -> Response:
     path = req.path.rstrip("/") or "/"
     for method, pattern, fn, needs_auth in ROUTES:
-        match = pattern.match(path)
+        match = re.match(pattern, path)
         if match is None or method != req.method:
             continue
         if needs_auth and user is None:

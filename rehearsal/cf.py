@@ -7,10 +7,8 @@ session's config.json, and append one record to the call log (``rehearsal.calllo
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import time
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
@@ -101,7 +99,7 @@ def dispatch(argv: list[str], home: Path, env: Mapping[str, str], out: Output, s
 def _garbage(real_stdout: str) -> bytes:
     """Bytes that are neither JSON nor valid UTF-8, shaped like a response cut short."""
     cut = real_stdout[: max(len(real_stdout) // 2, 1)].encode("utf-8") if real_stdout else b'{"pagination":{"tot'
-    return cut + b"\xff\xfe\x00" + secrets.token_bytes(12).replace(b"\n", b"\x01") + b"\n"
+    return cut + b"\xff\xfe\x00" + os.urandom(12).replace(b"\n", b"\x01") + b"\n"
 
 
 def _hang() -> None:
@@ -154,6 +152,8 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         rc = 130
     except Exception as exc:  # pylint: disable=broad-except
+        import traceback  # pylint: disable=import-outside-toplevel
+
         sys.stderr.write(f"Unexpected error: {exc}\n")
         with open(home / "errors.log", "a", encoding="utf-8") as fh:
             fh.write(f"{calllog.now_iso()} {record['argv']}\n{traceback.format_exc()}\n")

@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from typing import Any
 
-from rehearsal.world import locked, resolve_home, write_json_atomic
+from rehearsal.world import locked, new_guid, resolve_home, token_hex, write_json_atomic
 
 ACTIONS = ("fail", "hang", "garbage", "latency")
 LOCK = "calls.lock"
@@ -37,7 +36,7 @@ LOCK = "calls.lock"
 
 def default_stderr() -> str:
     """cf's text for an unmapped Cloud Controller error (cf-cli.md §1)."""
-    return (f"Unexpected Response\nResponse Code: 500\nRequest ID:    {uuid.uuid4()}::{uuid.uuid4()}\n"
+    return (f"Unexpected Response\nResponse Code: 500\nRequest ID:    {new_guid()}::{new_guid()}\n"
             "Code: 0, Title: , Detail: rehearsal cloud: injected fault")
 
 
@@ -71,7 +70,7 @@ def inject(home: str | os.PathLike[str] | None = None, *, match: str | None = No
     path_home = resolve_home(home)
     with locked(path_home, LOCK):
         data = load(path_home)
-        rule_id = f"f{len(data['rules']) + 1}-{uuid.uuid4().hex[:6]}"
+        rule_id = f"f{len(data['rules']) + 1}-{token_hex(3)}"
         data["rules"].append({"id": rule_id, "match": match, "argv_contains": argv_contains, "nth": nth,
                               "times": times, "action": action, "stderr": stderr, "exit_code": exit_code,
                               "latency_ms": latency_ms, "apply": apply, "seen": 0, "fired": 0, "fired_seqs": []})

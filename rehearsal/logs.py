@@ -2,7 +2,6 @@
 """Recent logs of an app (process lines stored in the world, task lines computed) in cf's line format (§3.11)."""
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from rehearsal import tasks
@@ -13,6 +12,8 @@ RECENT_LIMIT = 1000
 
 def timestamp(ts: float) -> str:
     """``2006-01-02T15:04:05.00-0700`` in the local time zone; fractions truncated as Go's ``.00`` does."""
+    import datetime  # pylint: disable=import-outside-toplevel
+
     local = datetime.datetime.fromtimestamp(ts).astimezone()
     centis = local.microsecond // 10000
     return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{centis:02d}" + local.strftime("%z")

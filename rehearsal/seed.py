@@ -167,7 +167,7 @@ def add_service_instance(world: World, space: dict[str, Any], name: str, *, offe
                          plan: str = "micro-psql", credentials: dict[str, Any] | None = None,
                          bound_apps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     instance = {"guid": new_guid(), "name": name, "space_guid": space["guid"], "type": "managed",
-                "offering": offering, "plan": plan, "broker": "aws-broker", "tags": [],
+                "offering": offering, "plan": plan, "plan_guid": new_guid(), "broker": "aws-broker", "tags": [],
                 "credentials": dict(credentials or {}), "bound_app_guids": [a["guid"] for a in bound_apps or []],
                 "last_operation": {"type": "create", "state": "succeeded", "description": ""},
                 **_stamp(world, now(world) - 400 * 86400)}

@@ -12,10 +12,9 @@ once, when the task ends; they are then stored in the task (``outcome``).
 from __future__ import annotations
 
 import fnmatch
-import secrets
 from typing import Any
 
-from rehearsal.world import World, new_guid
+from rehearsal.world import World, new_guid, token_hex
 
 DEFAULT_BEHAVIOUR: dict[str, Any] = {"seconds": 1.0, "result": "SUCCEEDED"}
 CANCEL_SECONDS = 0.5
@@ -37,7 +36,7 @@ def create(world: World, app: dict[str, Any], *, command: str, user_guid: str, n
            created_at: float) -> dict[str, Any]:
     app["task_seq"] = int(app.get("task_seq", 0)) + 1
     task = {
-        "guid": new_guid(), "sequence_id": app["task_seq"], "name": name or secrets.token_hex(4),
+        "guid": new_guid(), "sequence_id": app["task_seq"], "name": name or token_hex(4),
         "command": command, "app_guid": app["guid"], "user_guid": user_guid,
         "memory_in_mb": memory_in_mb or 1024, "disk_in_mb": disk_in_mb or 1024,
         "log_rate_limit_in_bytes_per_second": log_rate_limit if log_rate_limit is not None else -1,

@@ -24,18 +24,13 @@ API for tests and for the other rehearsal services.
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import hashlib
-import hmac
 import json
 import os
-import secrets
 import string
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,7 +82,8 @@ def locked(home: Path, name: str = "world.lock") -> Iterator[None]:
 
 
 def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1, sort_keys=True)
@@ -156,7 +152,16 @@ def parse_iso(text: str) -> float:
 
 
 def new_guid() -> str:
-    return str(uuid.uuid4())
+    """A random UUID4 (without importing uuid: every cf call pays for its imports)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def token_hex(nbytes: int) -> str:
+    return os.urandom(nbytes).hex()
 
 
 def digest(secret: str) -> str:
@@ -164,8 +169,12 @@ def digest(secret: str) -> str:
 
 
 def random_code(length: int = 10) -> str:
+    """LENGTH random letters and digits (rejection sampling, so every character is equally likely)."""
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    chars: list[str] = []
+    while len(chars) < length:
+        chars.extend(alphabet[b % 62] for b in os.urandom(length * 2) if b < 248)
+    return "".join(chars[:length])
 
 
 # --- queries ----------------------------------------------------------------------------------------------------------
@@ -308,7 +317,7 @@ def ssh_enabled(world: World, app: dict[str, Any]) -> tuple[bool, str]:
 # --- passwords and tokens ---------------------------------------------------------------------------------------------
 
 def hash_password(password: str) -> dict[str, Any]:
-    salt = secrets.token_hex(16)
+    salt = token_hex(16)
     value = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), bytes.fromhex(salt), PBKDF2_ITERATIONS)
     return {"salt": salt, "iterations": PBKDF2_ITERATIONS, "pbkdf2_sha256": value.hex()}
 
@@ -317,12 +326,16 @@ def check_password(user: dict[str, Any], password: str) -> bool:
     stored = user.get("password")
     if not stored:
         return False
+    import hmac  # pylint: disable=import-outside-toplevel
+
     value = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), bytes.fromhex(stored["salt"]),
                                 int(stored["iterations"]))
     return hmac.compare_digest(value.hex(), stored["pbkdf2_sha256"])
 
 
 def _b64url(raw: bytes) -> str:
+    import base64  # pylint: disable=import-outside-toplevel
+
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -335,7 +348,7 @@ def issue_tokens(world: World, user: dict[str, Any], grant_type: str = "password
     issued = now(world)
     header = {"alg": "RS256", "kid": "rehearsal-key-1", "typ": "JWT"}
     claims = {
-        "jti": secrets.token_hex(16),
+        "jti": token_hex(16),
         "sub": user["guid"],
         "scope": ["openid", "routing.router_groups.read", "network.write", "scim.read", "cloud_controller.write",
                   "uaa.user", "cloud_controller.read", "password.write"],
@@ -353,8 +366,8 @@ def issue_tokens(world: World, user: dict[str, Any], grant_type: str = "password
     }
     access = ".".join((_b64url(json.dumps(header, separators=(",", ":")).encode()),
                        _b64url(json.dumps(claims, separators=(",", ":")).encode()),
-                       _b64url(secrets.token_bytes(64))))
-    refresh = secrets.token_hex(16) + "-r"
+                       _b64url(os.urandom(64))))
+    refresh = token_hex(16) + "-r"
     world["tokens"][digest(access)] = {"user_guid": user["guid"], "refresh_sha256": digest(refresh),
                                        "issued_at": issued, "revoked": False, "grant_type": grant_type}
     return access, refresh
@@ -362,6 +375,8 @@ def issue_tokens(world: World, user: dict[str, Any], grant_type: str = "password
 
 def token_claims(access_token: str) -> dict[str, Any]:
     """The claims of a JWT-shaped access token (``bearer`` prefix allowed); {} when it is not one."""
+    import base64  # pylint: disable=import-outside-toplevel
+
     token = access_token.split(" ", 1)[-1]
     parts = token.split(".")
     if len(parts) != 3:

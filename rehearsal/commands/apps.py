@@ -2,11 +2,9 @@
 """app, apps, space (cf-cli.md §3.5-§3.7)."""
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any
 
-from rehearsal import cc_api
 from rehearsal import world as world_mod
 from rehearsal.commands.base import Args, Context, Flag, command
 from rehearsal.ui import CfError, bytefmt, table
@@ -14,6 +12,8 @@ from rehearsal.ui import CfError, bytefmt, table
 
 def last_uploaded(ts: float) -> str:
     """``Mon 02 Jan 15:04:05 MST 2006`` in local time (ui.UserFriendlyDate)."""
+    import datetime  # pylint: disable=import-outside-toplevel
+
     return datetime.datetime.fromtimestamp(ts).astimezone().strftime("%a %d %b %H:%M:%S %Z %Y")
 
 
@@ -31,6 +31,8 @@ def _ready(routable: Any) -> str:
 
 def app_summary(world: world_mod.World, app: dict[str, Any], now: float) -> str:
     """The body of ``cf app`` (shared/app_summary_displayer.go, v8.17+ columns)."""
+    from rehearsal import cc_api  # pylint: disable=import-outside-toplevel
+
     droplet = world["droplets"].get(app.get("droplet_guid") or "")
     out = table([
         ["name:", app["name"]],
@@ -92,6 +94,8 @@ def app_command(ctx: Context, a: Args) -> int:
 
 
 def process_summary(world: world_mod.World, app: dict[str, Any], now: float) -> str:
+    from rehearsal import cc_api  # pylint: disable=import-outside-toplevel
+
     parts = []
     for proc in world_mod.processes_of(world, app["guid"]):
         stats = cc_api.process_stats(world, proc, now)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,13 +20,12 @@ TOKEN_EXPIRED = ("The token expired, was revoked, or the token ID is incorrect. 
 NOT_AUTHORIZED = "You are not authorized to perform the requested action"
 
 
-@dataclasses.dataclass(frozen=True)
 class Flag:
-    long: str | None = None
-    short: str | None = None
-    value: bool = False          # takes an argument
-    help: str = ""
-    repeat: bool = False         # may be given several times (values collected in a list)
+    """A command option: ``--long`` and/or ``-s``; ``value``: takes an argument; ``repeat``: values collected in a list."""
+
+    def __init__(self, long: str | None = None, short: str | None = None, *, value: bool = False, help: str = "",
+                 repeat: bool = False) -> None:  # pylint: disable=redefined-builtin
+        self.long, self.short, self.value, self.help, self.repeat = long, short, value, help, repeat
 
     @property
     def key(self) -> str:
@@ -39,10 +37,11 @@ class Flag:
         return ", ".join(n for n in names if n)
 
 
-@dataclasses.dataclass
 class Args:
-    positional: dict[str, str]
-    flags: dict[str, Any]
+    """Parsed arguments: ``args["APP_NAME"]`` for positionals, ``args["guid"]`` for flags (None when absent)."""
+
+    def __init__(self, positional: dict[str, str], flags: dict[str, Any]) -> None:
+        self.positional, self.flags = positional, flags
 
     def __getitem__(self, key: str) -> Any:
         if key in self.positional:
@@ -53,18 +52,16 @@ class Args:
 Handler = Callable[["Context", Args], int]
 
 
-@dataclasses.dataclass
 class Command:
-    name: str
-    description: str
-    usage: str
-    handler: Handler
-    args: tuple[str, ...] = ()           # positional names; a trailing "?" marks an optional one
-    flags: tuple[Flag, ...] = ()
-    alias: str = ""
-    related: str = ""
-    secret_args: tuple[str, ...] = ()    # positional names redacted in the call log
-    secret_flags: tuple[str, ...] = ()   # flag keys redacted in the call log
+    """A command's spec. ``args``: positional names, a trailing "?" marks an optional one; ``secret_args`` and
+    ``secret_flags`` (flag keys) are redacted in the call log."""
+
+    def __init__(self, name: str, description: str, usage: str, handler: Handler, args: tuple[str, ...] = (),
+                 flags: tuple[Flag, ...] = (), alias: str = "", related: str = "", secret_args: tuple[str, ...] = (),
+                 secret_flags: tuple[str, ...] = ()) -> None:
+        self.name, self.description, self.usage, self.handler = name, description, usage, handler
+        self.args, self.flags, self.alias, self.related = args, flags, alias, related
+        self.secret_args, self.secret_flags = secret_args, secret_flags
 
 
 COMMANDS: dict[str, Command] = {}
@@ -204,12 +201,11 @@ def help_text(cmd: Command) -> str:
 
 # --- the context a command runs in -------------------------------------------------------------------------------------
 
-@dataclasses.dataclass
 class Session:
     """The logged-in user and the targeted org/space, checked against the world."""
-    user: dict[str, Any]
-    org: dict[str, Any] | None
-    space: dict[str, Any] | None
+
+    def __init__(self, user: dict[str, Any], org: dict[str, Any] | None, space: dict[str, Any] | None) -> None:
+        self.user, self.org, self.space = user, org, space
 
 
 class Context:

@@ -2,7 +2,6 @@
 """cf curl (cf-cli.md §3.10): the body verbatim, exit 0 even on 4xx/5xx unless -f (then exit 22)."""
 from __future__ import annotations
 
-from rehearsal import cc_api
 from rehearsal import world as world_mod
 from rehearsal.commands.base import NO_API, TOKEN_EXPIRED, Args, Context, Flag, command
 from rehearsal.ui import CfError
@@ -30,6 +29,8 @@ CURL_USAGE = (
                 Flag("output", value=True, help="Write curl body to FILE instead of stdout")),
          related="")
 def curl(ctx: Context, a: Args) -> int:
+    from rehearsal import cc_api  # pylint: disable=import-outside-toplevel
+
     if not ctx.config.get("Target"):
         raise CfError(NO_API)
     data = a["d"]

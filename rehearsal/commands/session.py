@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from rehearsal import cfconfig
 from rehearsal import world as world_mod
@@ -48,6 +47,8 @@ def normalize_api(url: str) -> str:
 
 
 def request_error(url: str) -> str:
+    from urllib.parse import urlsplit  # pylint: disable=import-outside-toplevel
+
     host = urlsplit(url).hostname or url
     return f'Request error: Get "{url}/": dial tcp: lookup {host}: no such host\n{NETWORK_TIP}'
 

@@ -7,7 +7,6 @@ import signal
 import time
 from types import FrameType
 
-from rehearsal import cc_api, logs
 from rehearsal import tasks as tasks_mod
 from rehearsal import world as world_mod
 from rehearsal.commands.base import NOT_AUTHORIZED, Args, Context, Flag, command
@@ -54,6 +53,8 @@ def _bytes(value: str | None) -> int | None:
                 Flag("wait", "w", help="Wait for the task to complete before exiting")),
          related="logs, tasks, terminate-task")
 def run_task(ctx: Context, a: Args) -> int:
+    from rehearsal import cc_api  # pylint: disable=import-outside-toplevel
+
     disk, memory, log_rate = _megabytes("k", a["k"]), _megabytes("m", a["m"]), _bytes(a["l"])
     ctx.check_target(True, True)
     name = a["APP_NAME"]
@@ -129,6 +130,8 @@ def tasks_command(ctx: Context, a: Args) -> int:
          usage="CF_NAME terminate-task APP_NAME TASK_ID\n\nEXAMPLES:\n   CF_NAME terminate-task my-app 3",
          args=("APP_NAME", "TASK_ID"), related="tasks, task")
 def terminate_task(ctx: Context, a: Args) -> int:
+    from rehearsal import cc_api  # pylint: disable=import-outside-toplevel
+
     try:
         sequence = int(a["TASK_ID"])
     except ValueError as exc:
@@ -163,6 +166,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
          args=("APP_NAME",), flags=(Flag("recent", help="Dump recent logs instead of tailing"),),
          related="app, apps, ssh")
 def logs_command(ctx: Context, a: Args) -> int:
+    from rehearsal import logs  # pylint: disable=import-outside-toplevel
+
     ctx.check_target(True, True)
     name = a["APP_NAME"]
     ctx.out.text(f"Retrieving logs for app {name} in org {ctx.org_name} / space {ctx.space_name} "
