@@ -204,9 +204,9 @@ class ActionModule(ActionBase):
         if not policy.needs_approval:
             msg = f"{intent['sop']} needs no approval in {intent['environment']} (policy {policy.name}); run it directly"
             return {"changed": False, "msg": msg}
-        folder = args["approvals_dir"]
-        if not folder:
+        if not args["approvals_dir"]:
             raise ApprovalError(action, "no folder given", "Pass -e approval_dir=DIR", reason="missing_dir")
+        folder = os.path.abspath(args["approvals_dir"])
         commands = []
         for role in policy.required_roles:
             for member, via in eligible_members(policy, roster, role):

@@ -46,7 +46,11 @@ PLAY = """\
         mode: "0644"
 """
 
-pytestmark = pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="needs ssh-keygen (OpenSSH)")
+pytestmark = [
+    pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="needs ssh-keygen (OpenSSH)"),
+    # pexpect and ansible-runner fork a pty from a process that pytest-xdist made multi-threaded; the child execs at once.
+    pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of forkpty:DeprecationWarning"),
+]
 
 
 @pytest.fixture(scope="module")
