@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "seed":
         path = seed.seed(home)
         print(f"seeded {path}")
-        print(f"service account credentials: {home / 'credentials.env'}")
+        print(f"service account credentials: {os.path.join(home, 'credentials.env')}")
     elif args.verb == "calls":
         for record in calllog.read(home):
             if args.json:

@@ -82,7 +82,7 @@ def append(home: str | os.PathLike[str] | None, record: dict[str, Any]) -> None:
     path_home = resolve_home(home)
     line = json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n"
     with locked(path_home, "calls.lock"):
-        fd = os.open(path_home / LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(os.path.join(path_home, LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, line.encode("utf-8"))
         finally:
@@ -92,7 +92,7 @@ def append(home: str | os.PathLike[str] | None, record: dict[str, Any]) -> None:
 def read(home: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """All records, oldest first."""
     try:
-        with open(resolve_home(home) / LOG, encoding="utf-8") as fh:
+        with open(os.path.join(resolve_home(home), LOG), encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
     except FileNotFoundError:
         return []

@@ -10,7 +10,6 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TextIO
 
 from rehearsal import calllog, cfconfig, faults
@@ -47,7 +46,7 @@ def command_name(argv: list[str]) -> str:
     return cmd.name if cmd else args[0]
 
 
-def dispatch(argv: list[str], home: Path, env: Mapping[str, str], out: Output, stdin: TextIO) -> int:
+def dispatch(argv: list[str], home: str, env: Mapping[str, str], out: Output, stdin: TextIO) -> int:
     """Run one cf command; returns its exit code."""
     args = list(argv)
     verbose = False
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     started = time.monotonic()
     home = world_mod.resolve_home()
-    home.mkdir(parents=True, exist_ok=True)
+    os.makedirs(home, exist_ok=True)
     env = dict(os.environ)
     record: dict[str, object] = {"time": calllog.now_iso(), "argv": calllog.redact_argv(argv),
                                  "cf_home": env.get("CF_HOME", ""), "pid": os.getpid(), "fault": None}
@@ -155,7 +154,7 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
         import traceback  # pylint: disable=import-outside-toplevel
 
         sys.stderr.write(f"Unexpected error: {exc}\n")
-        with open(home / "errors.log", "a", encoding="utf-8") as fh:
+        with open(os.path.join(home, "errors.log"), "a", encoding="utf-8") as fh:
             fh.write(f"{calllog.now_iso()} {record['argv']}\n{traceback.format_exc()}\n")
         rc = 1
     finally:

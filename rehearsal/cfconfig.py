@@ -6,7 +6,6 @@ import copy
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from rehearsal import world as world_mod
@@ -39,13 +38,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def cf_dir(env: Mapping[str, str]) -> Path:
+def cf_dir(env: Mapping[str, str]) -> str:
     base = env.get("CF_HOME") or env.get("HOME") or os.getcwd()
-    return Path(base) / ".cf"
+    return os.path.join(base, ".cf")
 
 
-def config_path(env: Mapping[str, str]) -> Path:
-    return cf_dir(env) / "config.json"
+def config_path(env: Mapping[str, str]) -> str:
+    return os.path.join(cf_dir(env), "config.json")
 
 
 def load(env: Mapping[str, str]) -> dict[str, Any]:
@@ -64,8 +63,8 @@ def load(env: Mapping[str, str]) -> dict[str, Any]:
 def save(env: Mapping[str, str], cfg: Mapping[str, Any]) -> None:
     """Rewrite config.json (mode 0600, directory 0700), as cf does when every command exits."""
     directory = cf_dir(env)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    world_mod.write_json_atomic(directory / "config.json", dict(cfg), mode=0o600)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    world_mod.write_json_atomic(os.path.join(directory, "config.json"), dict(cfg), mode=0o600)
 
 
 def set_target(cfg: dict[str, Any], world: Mapping[str, Any]) -> None:
@@ -119,7 +118,7 @@ def clear_space(cfg: dict[str, Any]) -> None:
 
 
 def issue_session(home: str | os.PathLike[str] | None, cf_home: str | os.PathLike[str], username: str, *,
-                  org: str | None = None, space: str | None = None) -> Path:
+                  org: str | None = None, space: str | None = None) -> str:
     """Log USERNAME in under CF_HOME without running cf (as ``cf api`` + ``cf auth``/``login`` + ``cf target`` would).
 
     For tests and for preparing an operator's SSO session. Returns the config.json path."""

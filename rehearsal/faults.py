@@ -40,8 +40,8 @@ def default_stderr() -> str:
             "Code: 0, Title: , Detail: rehearsal cloud: injected fault")
 
 
-def _path(home: os.PathLike[str]) -> Any:
-    return resolve_home(home) / "faults.json"
+def _path(home: str | os.PathLike[str] | None) -> str:
+    return os.path.join(resolve_home(home), "faults.json")
 
 
 def load(home: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def load(home: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     return data
 
 
-def _save(home: os.PathLike[str], data: dict[str, Any]) -> None:
+def _save(home: str, data: dict[str, Any]) -> None:
     write_json_atomic(_path(home), data)
 
 
@@ -91,7 +91,8 @@ def clear(home: str | os.PathLike[str] | None = None) -> None:
     """Remove all rules and the latency."""
     path_home = resolve_home(home)
     with locked(path_home, LOCK):
-        _path(path_home).unlink(missing_ok=True)
+        if os.path.exists(_path(path_home)):
+            os.unlink(_path(path_home))
 
 
 def _matches(rule: dict[str, Any], command: str, argv: list[str]) -> bool:
@@ -104,13 +105,15 @@ def claim(home: str | os.PathLike[str] | None, argv: list[str], command: str) ->
     """Called once per cf call: (sequence number, the fault rule that fires or None, latency in ms)."""
     path_home = resolve_home(home)
     with locked(path_home, LOCK):
-        seq_path = path_home / "calls.seq"
+        seq_path = os.path.join(path_home, "calls.seq")
         try:
-            seq = int(seq_path.read_text(encoding="utf-8").strip() or 0) + 1
+            with open(seq_path, encoding="utf-8") as fh:
+                seq = int(fh.read().strip() or 0) + 1
         except FileNotFoundError:
             seq = 1
-        seq_path.write_text(f"{seq}\n", encoding="utf-8")
-        if not _path(path_home).exists():
+        with open(seq_path, "w", encoding="utf-8") as fh:
+            fh.write(f"{seq}\n")
+        if not os.path.exists(_path(path_home)):
             return seq, None, 0
         data = load(path_home)
         latency = int(data.get("latency_ms") or 0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import random
 import secrets
-from pathlib import Path
 from typing import Any
 
 from rehearsal import API_URL, API_VERSION, CLI_VERSION, DEPLOYER, DOMAIN, OPERATOR, ORG_NAME, V2_API_VERSION
@@ -240,12 +239,12 @@ def build_ttahub_world() -> tuple[World, str]:
     return world, deployer_password
 
 
-def write_fresh_world(home: Path) -> Path:
+def write_fresh_world(home: str) -> str:
     """Write a fresh world and HOME/credentials.env (mode 0600). Call with HOME's lock held."""
-    home.mkdir(parents=True, exist_ok=True)
+    os.makedirs(home, exist_ok=True)
     world, password = build_ttahub_world()
     write_json_atomic(world_path(home), world)
-    creds = home / "credentials.env"
+    creds = os.path.join(home, "credentials.env")
     fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(f"CF_USERNAME={DEPLOYER}\nCF_PASSWORD={password}\n")
@@ -253,12 +252,13 @@ def write_fresh_world(home: Path) -> Path:
     return world_path(home)
 
 
-def seed(home: str | os.PathLike[str] | None = None) -> Path:
+def seed(home: str | os.PathLike[str] | None = None) -> str:
     """A fresh world under HOME (REHEARSAL_HOME): world.json, credentials.env; the call log and faults are cleared."""
     from rehearsal.world import resolve_home  # pylint: disable=import-outside-toplevel
 
     path_home = resolve_home(home)
     with locked(path_home):
         for name in ("calls.jsonl", "faults.json", "calls.seq"):
-            (path_home / name).unlink(missing_ok=True)
+            if os.path.exists(os.path.join(path_home, name)):
+                os.unlink(os.path.join(path_home, name))
         return write_fresh_world(path_home)

@@ -11,7 +11,6 @@ once, when the task ends; they are then stored in the task (``outcome``).
 """
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from rehearsal.world import World, new_guid, token_hex
@@ -25,6 +24,8 @@ def behaviour_for(world: World, command: str) -> dict[str, Any]:
     behaviours = world.get("task_behaviours", {})
     if command in behaviours:
         return dict(behaviours[command])
+    import fnmatch  # pylint: disable=import-outside-toplevel
+
     for pattern, behaviour in behaviours.items():
         if any(ch in pattern for ch in "*?[") and fnmatch.fnmatchcase(command, pattern):
             return dict(behaviour)

@@ -29,10 +29,8 @@ import fcntl
 import hashlib
 import json
 import os
-import string
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 World = dict[str, Any]
@@ -52,27 +50,27 @@ class WorldError(Exception):
 
 # --- where the state lives -------------------------------------------------------------------------------------------
 
-def default_home() -> Path:
-    return Path(__file__).resolve().parent / ".state"
+# Paths are plain strings (os.path): pathlib alone costs every cf call ~10 ms of start-up.
+def default_home() -> str:
+    return os.path.join(os.path.dirname(os.path.realpath(__file__)), ".state")
 
 
-def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+def resolve_home(home: str | os.PathLike[str] | None = None) -> str:
     """The REHEARSAL_HOME to use: the argument, else $REHEARSAL_HOME, else <repo>/rehearsal/.state."""
     if home is not None:
-        return Path(home)
-    env = os.environ.get("REHEARSAL_HOME")
-    return Path(env) if env else default_home()
+        return os.fspath(home)
+    return os.environ.get("REHEARSAL_HOME") or default_home()
 
 
-def world_path(home: Path) -> Path:
-    return home / "world.json"
+def world_path(home: str | os.PathLike[str]) -> str:
+    return os.path.join(home, "world.json")
 
 
 @contextlib.contextmanager
-def locked(home: Path, name: str = "world.lock") -> Iterator[None]:
+def locked(home: str | os.PathLike[str], name: str = "world.lock") -> Iterator[None]:
     """An exclusive fcntl lock on HOME/NAME (several cf processes run at once)."""
-    home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(home / name, os.O_RDWR | os.O_CREAT, 0o600)
+    os.makedirs(home, exist_ok=True)
+    fd = os.open(os.path.join(home, name), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -81,8 +79,10 @@ def locked(home: Path, name: str = "world.lock") -> Iterator[None]:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+def write_json_atomic(path: str | os.PathLike[str], data: Any, mode: int = 0o600) -> None:
+    """Write JSON to PATH through a temporary file and a rename, so readers never see half a file."""
+    directory, name = os.path.split(os.fspath(path))
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -96,13 +96,20 @@ def write_json_atomic(path: Path, data: Any, mode: int = 0o600) -> None:
         raise
 
 
-def _read(home: Path) -> World:
+def _read(home: str) -> World:
     with open(world_path(home), encoding="utf-8") as fh:
         return json.load(fh)
 
 
-def _ensure_seeded(home: Path) -> None:
-    if not world_path(home).exists():
+def _read_twice(home: str) -> tuple[World, World]:
+    """The world and an untouched copy to compare with (parsing twice is cheaper than deep-copying)."""
+    with open(world_path(home), encoding="utf-8") as fh:
+        raw = fh.read()
+    return json.loads(raw), json.loads(raw)
+
+
+def _ensure_seeded(home: str) -> None:
+    if not os.path.exists(world_path(home)):
         from rehearsal import seed  # pylint: disable=import-outside-toplevel
 
         seed.write_fresh_world(home)
@@ -114,10 +121,9 @@ def transaction(home: str | os.PathLike[str] | None = None) -> Iterator[World]:
     path_home = resolve_home(home)
     with locked(path_home):
         _ensure_seeded(path_home)
-        world = _read(path_home)
-        before = json.dumps(world, sort_keys=True)
+        world, before = _read_twice(path_home)
         yield world
-        if json.dumps(world, sort_keys=True) != before:
+        if world != before:
             _prune(world)
             write_json_atomic(world_path(path_home), world)
 
@@ -125,7 +131,7 @@ def transaction(home: str | os.PathLike[str] | None = None) -> Iterator[World]:
 def load(home: str | os.PathLike[str] | None = None) -> World:
     """A snapshot of the world (writes are atomic renames, so no lock is needed to read)."""
     path_home = resolve_home(home)
-    if not world_path(path_home).exists():
+    if not os.path.exists(world_path(path_home)):
         with locked(path_home):
             _ensure_seeded(path_home)
     return _read(path_home)
@@ -170,7 +176,7 @@ def digest(secret: str) -> str:
 
 def random_code(length: int = 10) -> str:
     """LENGTH random letters and digits (rejection sampling, so every character is equally likely)."""
-    alphabet = string.ascii_letters + string.digits
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     chars: list[str] = []
     while len(chars) < length:
         chars.extend(alphabet[b % 62] for b in os.urandom(length * 2) if b < 248)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, TextIO
 
 from rehearsal import cfconfig
@@ -209,7 +208,7 @@ class Session:
 
 
 class Context:
-    def __init__(self, home: Path, env: Mapping[str, str], out: Output, stdin: TextIO) -> None:
+    def __init__(self, home: str, env: Mapping[str, str], out: Output, stdin: TextIO) -> None:
         self.home = home
         self.env = env
         self.out = out

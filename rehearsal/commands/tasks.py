@@ -2,7 +2,6 @@
 """run-task, tasks, terminate-task, logs (cf-cli.md §3.11)."""
 from __future__ import annotations
 
-import re
 import signal
 import time
 from types import FrameType
@@ -21,6 +20,8 @@ RUN_TASK_USAGE = (
 
 
 def _megabytes(flag: str, value: str | None) -> int | None:
+    import re  # pylint: disable=import-outside-toplevel
+
     if value is None:
         return None
     match = re.fullmatch(r"(\d+)\s*([MG])B?", value.strip().upper())
@@ -30,6 +31,8 @@ def _megabytes(flag: str, value: str | None) -> int | None:
 
 
 def _bytes(value: str | None) -> int | None:
+    import re  # pylint: disable=import-outside-toplevel
+
     if value is None:
         return None
     if value.strip() == "-1":
@@ -168,6 +171,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def logs_command(ctx: Context, a: Args) -> int:
     from rehearsal import logs  # pylint: disable=import-outside-toplevel
 
+    started = time.time()
     ctx.check_target(True, True)
     name = a["APP_NAME"]
     ctx.out.text(f"Retrieving logs for app {name} in org {ctx.org_name} / space {ctx.space_name} "
@@ -180,9 +184,9 @@ def logs_command(ctx: Context, a: Args) -> int:
             ctx.out.write("".join(logs.format_entry(e) for e in logs.entries(world, app, now)))
             return 0
         poll = float(world["cli"].get("poll_interval_s", 0.2))
+        since = started + float(world.get("clock_offset_s", 0.0))  # lines from when the command started
     # Stream until SIGINT (exit 0), as cf does.
     previous = signal.signal(signal.SIGINT, _interrupt)
-    since = now
     try:
         while True:
             time.sleep(poll)
