@@ -18,7 +18,7 @@ Format::
 - ``fail``: the command does not run; its stderr text (default: an unmapped CC 500, cf-cli.md §1), ``FAILED``, exit 1.
 - ``hang``: the call is logged (``exit_code`` null) and then sleeps until killed.
 - ``garbage``: non-JSON, invalid-UTF-8 bytes that look like a truncated response, exit 0.
-- ``latency``: the call sleeps ``latency_ms`` and then runs normally.
+- ``latency``: the call sleeps ``latency_ms`` and then runs normally (any rule's ``latency_ms`` delays its action).
 
 Every call takes a sequence number (``calls.seq``) under ``calls.lock``; the call log records it and the fault.
 """
@@ -127,7 +127,7 @@ def claim(home: str | os.PathLike[str] | None, argv: list[str], command: str) ->
                 rule["fired"] += 1
                 rule["fired_seqs"].append(seq)
                 fired = dict(rule)
-        if fired is not None and fired["action"] == "latency":
+        if fired is not None:
             latency += int(fired.get("latency_ms") or 0)
         _save(path_home, data)
         return seq, fired, latency

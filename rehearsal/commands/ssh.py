@@ -14,7 +14,11 @@ def ssh_code(ctx: Context, a: Args) -> int:
     """A fresh one-time code (valid 5 minutes, single use, consumed by the SSH proxy); never logged."""
     ctx.check_target(False, False)
     with ctx.world() as world:
-        session = ctx.session(world)
+        try:
+            session = ctx.session(world)
+        except CfError:
+            ctx.out.newline()  # cf-cli.md §3.8: on UAA failure an empty line, then FAILED
+            raise
         code = world_mod.issue_ssh_code(world, session.user["guid"])
     ctx.out.text(code)
     return 0

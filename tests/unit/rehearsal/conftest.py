@@ -39,7 +39,8 @@ class Rehearsal:
             "HOME": str(tmp_path),
             "CF_HOME": str(self.cf_home),
             "REHEARSAL_HOME": str(self.home),
-            "REHEARSAL_PYTHON": sys.executable,
+            # REHEARSAL_TEST_PYTHON: run the emulator under another interpreter (e.g. the oldest supported, 3.11)
+            "REHEARSAL_PYTHON": os.environ.get("REHEARSAL_TEST_PYTHON", sys.executable),
             "LANG": "en_US.UTF-8",
             "CF_COLOR": "false",
             "CF_TRACE": "false",

@@ -112,6 +112,13 @@ def token_expired(r: Rehearsal) -> dict[str, Any]:
     return values | {"APP": "tta-smarthub-prod"}
 
 
+@scenario("ssh_code_token_expired")
+def ssh_code_token_expired(r: Rehearsal) -> dict[str, Any]:
+    values = deployer(r)
+    world_mod.revoke_tokens(r.home, DEPLOYER)
+    return values
+
+
 @scenario("api_set")
 def api_set(r: Rehearsal) -> dict[str, Any]:
     r.seed()
