@@ -1,4 +1,5 @@
 # Copyright (c) 2026, TTA Hub operations engineering
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The audit log record format of ttahub.ops: a hash-chained JSON lines file.
@@ -26,6 +27,7 @@ import datetime
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import typing as t
@@ -191,7 +193,7 @@ def redact(value: t.Any, text_filter: _c.Callable[[str], str] | None = None) -> 
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        return float(value) if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return float(value) if math.isfinite(value) else str(value)
     if isinstance(value, str):
         return text(value)
     if isinstance(value, _c.Mapping):

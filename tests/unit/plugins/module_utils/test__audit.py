@@ -131,7 +131,9 @@ def test_fields_are_redacted(log):
 
 
 def test_field_may_be_named_path(log):
-    assert _audit.append_record(log, "file_copied", "r", path="/tmp/x")["path"] == "/tmp/x"
+    # The point of this test: the positional-only parameter path does not swallow a field named path.
+    record = _audit.append_record(log, "file_copied", "r", path="/tmp/x")  # pylint: disable=kwarg-superseded-by-positional-arg
+    assert record["path"] == "/tmp/x"
 
 
 @pytest.mark.parametrize("name", ["time", "prev", "hash"])
