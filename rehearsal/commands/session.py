@@ -229,15 +229,13 @@ def login(ctx: Context, a: Args) -> int:
             raise CfError("EOF") from exc
     ctx.out.newline()
     target_api(ctx, normalize_api(endpoint))
-    status_due = True
     try:
         user = _login_sso(ctx, a) if (a["sso"] or a["sso_passcode"]) else _login_password(ctx, a)
         if user is None:
             raise CfError("Unable to authenticate.")
         _login_target(ctx, a, user)
     finally:
-        if status_due:
-            _show_status(ctx)
+        _show_status(ctx)  # deferred in login_command.go: shown on success and on failure
     return 0
 
 

@@ -8,7 +8,7 @@ from types import FrameType
 
 from rehearsal import tasks as tasks_mod
 from rehearsal import world as world_mod
-from rehearsal.commands.base import NOT_AUTHORIZED, Args, Context, Flag, command
+from rehearsal.commands.base import Args, Context, Flag, command
 from rehearsal.ui import CfError, FlagError, UsageCfError, table
 
 RUN_TASK_USAGE = (
