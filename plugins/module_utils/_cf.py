@@ -304,7 +304,7 @@ def classify_failure(
     action: str,
     cmd: list[str],
     rc: int,
-    stdout: str,
+    stdout: str | None,
     stderr: str,
 ) -> CfError:
     """Turn a failed cf call into the matching CfError, from the first recognised line of stderr."""
@@ -318,7 +318,9 @@ def classify_failure(
                 cause_text = cause.format(*match.groups(), **fields)
                 hint_text = hint.format(**fields)
                 return cls(action, cause_text, hint_text, cmd=cmd, rc=rc, stdout=stdout, stderr=stderr)
-    text = " ".join(lines) or " ".join(line.strip() for line in stdout.splitlines() if line.strip() and line.strip() != "FAILED")
+    text = " ".join(lines) or " ".join(
+        line.strip() for line in (stdout or "").splitlines() if line.strip() and line.strip() != "FAILED"
+    )
     return CfError(
         action,
         f"cf exited {rc}: {text or 'no message'}",
@@ -565,7 +567,7 @@ class CfClient:
         stdout = out.decode("utf-8", "replace")
         stderr = err.decode("utf-8", "replace")
         if proc.returncode != 0 and check:
-            error = classify_failure(action, cmd, proc.returncode, "" if secret_output else stdout, stderr)
+            error = classify_failure(action, cmd, proc.returncode, None if secret_output else stdout, stderr)
             raise error
         return CfResult(cmd, proc.returncode, stdout, stderr)
 

@@ -14,7 +14,7 @@ description:
   - The web process GUID is read from C(/v3/apps/GUID/processes); it differs from the app GUID after the first rolling
     deployment, so never use the app GUID for the SSH proxy user C(cf:<process GUID>/<index>).
 author:
-  - TTA Hub operations engineering (@ttahub-ops)
+  - TTA Hub operations engineering (@HHS)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

@@ -14,7 +14,7 @@ description:
   - Reports whether the app needs a restart for the change to take effect (an instance gets an SSH port only if the
     flag was on when it started) and whether SSH is still blocked by the space or the platform.
 author:
-  - TTA Hub operations engineering (@ttahub-ops)
+  - TTA Hub operations engineering (@HHS)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

@@ -16,7 +16,7 @@ description:
   - O(query) is a JMESPath expression applied to the answer, for example the seed's C(jq) step
     C(resources[?type=='web'].guid | [0]).
 author:
-  - TTA Hub operations engineering (@ttahub-ops)
+  - TTA Hub operations engineering (@HHS)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

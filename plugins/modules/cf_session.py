@@ -17,7 +17,7 @@ description:
   - With O(state=absent), removes a C(CF_HOME) this module created; it refuses any other directory.
   - Every other module of the collection takes the returned C(cf_home) (see the C(ttahub.ops._cf) options).
 author:
-  - TTA Hub operations engineering (@ttahub-ops)
+  - TTA Hub operations engineering (@HHS)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes

@@ -15,7 +15,7 @@ description:
   - In production, do not call this module directly; the C(space_ssh_window) role opens a window with a lease, a
     watchdog and audit records, and always closes it.
 author:
-  - TTA Hub operations engineering (@ttahub-ops)
+  - TTA Hub operations engineering (@HHS)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

@@ -14,7 +14,7 @@ description:
     the output, at any verbosity, or in the audit log.
   - Each code is good for one connection; get a new one for every connection.
 author:
-  - TTA Hub operations engineering (@ttahub-ops)
+  - TTA Hub operations engineering (@HHS)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

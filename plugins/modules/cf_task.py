@@ -15,7 +15,7 @@ description:
   - Collects the task's own log lines from C(cf logs APP --recent), those whose source is C(APP/TASK/<name>).
   - A C(FAILED) task fails the module with the task's last log lines.
 author:
-  - TTA Hub operations engineering (@ttahub-ops)
+  - TTA Hub operations engineering (@HHS)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf

@@ -51,22 +51,31 @@ sys.exit(step.get("rc", 0))
 
 
 def fixture(name: str, **values: str) -> dict[str, t.Any]:
-    """A recorded case from tests/fixtures/cf_v8, with its {PLACEHOLDERS} filled."""
+    """A recorded case from tests/fixtures/cf_v8: its argv and output with the {PLACEHOLDERS} filled.
+
+    Placeholders take the reference's own example values unless the test gives others.
+    """
     data = yaml.safe_load((FIXTURES / f"{name}.yml").read_text(encoding="utf-8"))
-    out = {}
-    for key in ("stdout", "stderr"):
-        text = data.get(key) or ""
-        for placeholder, value in values.items():
-            text = text.replace("{" + placeholder + "}", value)
-        out[key] = text
-    out["rc"] = int(data.get("rc", 0))
-    return out
+    fill = {**(data.get("placeholders") or {}), **values}
+
+    def sub(text: str) -> str:
+        for placeholder, value in fill.items():
+            text = text.replace("{" + placeholder + "}", str(value))
+        return text
+
+    return {
+        "argv": [sub(str(a)) for a in data.get("argv") or []],
+        "stdout": sub(data.get("stdout") or ""),
+        "stderr": sub(data.get("stderr") or ""),
+        "rc": int(data.get("rc", 0)),
+    }
 
 
 def step(argv: list[str], name: str | None = None, *, stdout: str = "", stderr: str = "", rc: int = 0, **values: str) -> dict[str, t.Any]:
     if name is not None:
         recorded = fixture(name, **values)
-        return {"argv": argv, **recorded}
+        recorded["argv"] = argv
+        return recorded
     return {"argv": argv, "stdout": stdout, "stderr": stderr, "rc": rc}
 
 
