@@ -12,12 +12,17 @@ echo "==> Seeding a fresh rehearsal cloud in $REHEARSAL_HOME"
 rm -rf "$REHEARSAL_HOME"
 $py -m rehearsal seed --home "$REHEARSAL_HOME"
 $py -m rehearsal.personas --home "$REHEARSAL_HOME"
-# CI's service account: read from the environment by `cf auth`, never put on argv.
-set -a; . "$REHEARSAL_HOME/credentials.env"; set +a
+# Production SOPs are done by people: the operator logs in with cf login --sso into their own CF_HOME, which each run
+# copies into a private per-run session. (CI's service account is for app_deploy only: it cannot open space SSH.)
+export CF_HOME="$REHEARSAL_HOME/operator"
+mkdir -p "$CF_HOME"
+unset CF_USERNAME CF_PASSWORD
+rehearsal/bin/cf login -a https://api.rehearsal.cloud.gov.invalid --sso-passcode "$($py -m rehearsal passcode --home "$REHEARSAL_HOME")" \
+  -o hhs-acf-ohs-tta -s ttahub-prod >/dev/null
 
 run() { echo "==> $1"; shift; ansible-playbook -i "$inv" "$@"; }
 run "Foundation: cf session, app info, space SSH toggle" rehearsal/playbooks/foundation.yml
 run "Verify the audit log" playbooks/audit_verify.yml
 
 echo "==> Summary"
-$py -m rehearsal summary --home "$REHEARSAL_HOME"
+$py -m rehearsal.summary --home "$REHEARSAL_HOME"

@@ -1,0 +1,71 @@
+# Copyright (c) 2026, TTA Hub operations engineering
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a rehearsal did: cf calls per command, the audit log's verdict and its evidence, the state left behind.
+
+    python -m rehearsal.summary [--home DIR] [--audit-log FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import pathlib
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+EVIDENCE = (
+    "approval_gate_passed", "approval_gate_failed", "space_ssh_allowed", "space_ssh_disallowed",
+    "ssh_window_opened", "ssh_window_closed", "copy_encrypted", "copy_wiped",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rehearsal.summary")
+    parser.add_argument("--home", default=os.environ.get("REHEARSAL_HOME", str(REPO / "rehearsal" / ".state")))
+    parser.add_argument("--audit-log", default=None)
+    args = parser.parse_args(argv)
+    home = pathlib.Path(args.home)
+    audit_log = pathlib.Path(args.audit_log or home / "ops" / "audit.jsonl")
+
+    calls = [json.loads(line) for line in (home / "calls.jsonl").read_text().splitlines() if line.strip()] if (home / "calls.jsonl").exists() else []
+    per_command = collections.Counter(c["argv"][0] if c["argv"] else "?" for c in calls)
+    failed = sum(1 for c in calls if c.get("exit_code") not in (0,))
+    print(f"cf calls: {len(calls)} ({failed} non-zero)")
+    for command, count in per_command.most_common():
+        print(f"  {count:4d}  cf {command}")
+
+    sys.path.insert(0, str(REPO / ".collections"))
+    from ansible_collections.ttahub.ops.plugins.module_utils import _audit  # pylint: disable=import-outside-toplevel
+
+    if audit_log.exists():
+        result = _audit.verify(str(audit_log))
+        records = [json.loads(line) for line in audit_log.read_text().splitlines() if line.strip()]
+        runs = collections.OrderedDict()
+        for rec in records:
+            if rec["event"] == "run_start":
+                runs[rec["run_id"]] = rec.get("playbook_name") or rec.get("playbook", "?")
+        outcomes = {rec["run_id"]: rec.get("outcome") for rec in records if rec["event"] == "run_end"}
+        print(f"audit log: {audit_log}: {result.count} records, chain {'verified' if result.ok else 'BROKEN: ' + str(result.reason)}")
+        for run_id, name in runs.items():
+            print(f"  run {run_id[:8]}  {outcomes.get(run_id, 'no run_end')!s:8}  {os.path.basename(str(name))}")
+        evidence = collections.Counter(rec["event"] for rec in records if rec["event"] in EVIDENCE)
+        for event, count in evidence.items():
+            print(f"  {count:4d}  {event}")
+        ok = result.ok
+    else:
+        print(f"audit log: {audit_log} missing")
+        ok = False
+
+    from rehearsal import world as world_mod  # pylint: disable=import-outside-toplevel
+
+    world = world_mod.load(home)
+    spaces = world["spaces"].values() if isinstance(world["spaces"], dict) else world["spaces"]
+    open_spaces = [s["name"] for s in spaces if s.get("allow_ssh") and s["name"].endswith("-prod")]
+    print(f"production space SSH at the end: {'ALLOWED in ' + ', '.join(open_spaces) if open_spaces else 'disallowed'}")
+    return 0 if ok and not open_spaces else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
