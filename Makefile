@@ -33,4 +33,4 @@ bench: setup
 	@bash scripts/bench.sh
 
 clean:
-	rm -rf $(VENV) .collections .ansible tests/output rehearsal/.state
+	rm -rf $(VENV) .venv-py311 .collections .ansible tests/output rehearsal/.state
