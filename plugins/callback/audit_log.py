@@ -22,6 +22,8 @@ description:
     2.22 and later also every registered secret). A task with C(no_log) is recorded without any of its output.
   - When E(TTAHUB_OPS_RUN_ID) is not set, sets it to a new UUID4 as the plugin loads, before any task runs, so that
     modules, roles and out-of-process writers of the run see the same run id.
+  - Sets E(TTAHUB_OPS_CONTROLLER_PID) to the process id of C(ansible-playbook) itself, so that out-of-process
+    guards (the space SSH window's watchdog) can tell when the run's controller is gone.
   - "Write failures fail loudly. If the log cannot be written before the first task runs (bad path, no permission,
     a broken last line), the run stops there with an error and exit code 1: no procedure runs without evidence. A
     failure later in the run shows an error for every record that cannot be written, keeps the records and retries
@@ -82,6 +84,7 @@ except ImportError:  # pragma: no cover - always present in ansible-core
     _context = None
 
 RUN_ID_ENV = "TTAHUB_OPS_RUN_ID"
+CONTROLLER_PID_ENV = "TTAHUB_OPS_CONTROLLER_PID"
 MSG_LIMIT = 300
 NO_LOG_MSG = "output hidden by no_log"
 CF_SESSION_ACTIONS = frozenset(("ttahub.ops.cf_session",))
@@ -310,6 +313,8 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None):
         super().__init__(display=display)
         self.run_id = ensure_run_id(os.environ)
+        # Callbacks load in the ansible-playbook process itself: its pid is what the SSH window's watchdog watches.
+        os.environ[CONTROLLER_PID_ENV] = str(os.getpid())
         self.operator = local_user()
         self.environment: str | None = None
         self.cf_user: str | None = None
