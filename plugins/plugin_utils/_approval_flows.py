@@ -40,6 +40,7 @@ from ansible_collections.ttahub.ops.plugins.module_utils._approval import (
     evaluate,
     format_time,
     intent_code,
+    intent_digest,
     parse_intent,
     parse_sshsig,
     public_key_fingerprint,
@@ -351,7 +352,7 @@ def collect_signed(
         signed = parse_intent(data, source=str(folder / "intent.json"))
     except Refused as exc:
         fail([exc])
-    context = {**context, "nonce": signed["nonce"], "signed_intent_created": signed["created"]}
+    context = {**context, "nonce": signed["nonce"], "intent_digest": intent_digest(signed)}
 
     if not keygen:
         try:

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import termios
@@ -74,8 +75,26 @@ def world(rehearsal_home, tmp_path):
     )
     play = tmp_path / "play.yml"
     play.write_text(PLAY)
-    return {"env": env, "play": play, "marker": tmp_path / "marker", "state": tmp_path / "state", "tmp": tmp_path,
-            "audit": tmp_path / "audit.jsonl", "home": rehearsal_home}
+    yield {"env": env, "play": play, "marker": tmp_path / "marker", "state": tmp_path / "state", "tmp": tmp_path,
+           "audit": tmp_path / "audit.jsonl", "home": rehearsal_home}
+    _stop_leftovers(tmp_path)
+
+
+def _stop_leftovers(tmp_path):
+    """A failed test can leave its ansible-playbook waiting on a prompt (it ignores SIGHUP): stop the processes this
+    test started, recognised by its own tmp path on their command line."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if str(tmp_path) in cmdline:
+            try:
+                os.kill(int(entry.name), signal.SIGTERM)
+            except OSError:
+                pass
 
 
 def extra(world, sop, *more):
