@@ -51,7 +51,9 @@ def test_operator_session_toggles_space_ssh_and_never_moves_the_operators_target
     assert toggle[0] == ["space-ssh-allowed", "ttahub-prod"]
     assert argvs[allow - 2] == ["space-ssh-allowed", "ttahub-prod"]
     with capsys.disabled():
-        print(f"\n[figures] cf calls: cf_app_info={len(info)}, cf_space_ssh toggle={len(toggle)}, whole run={len(argvs)}")
+        print(
+            f"\n[figures] cf calls: cf_app_info={len(info)}, cf_space_ssh toggle={len(toggle)}, whole run={len(argvs)}"
+        )
     assert len(info) == 6 and len(toggle) == 2
 
 
@@ -99,7 +101,15 @@ def test_the_one_time_code_never_shows_at_vvvv(rh):
     ("behaviour", "outcome"),
     [
         ({"seconds": 0.5, "log": ["migrated 3 tables"]}, "SUCCEEDED"),
-        ({"seconds": 0.5, "result": "FAILED", "failure_reason": "Exited with status 1", "log": ["ERROR: relation missing"]}, "FAILED"),
+        (
+            {
+                "seconds": 0.5,
+                "result": "FAILED",
+                "failure_reason": "Exited with status 1",
+                "log": ["ERROR: relation missing"],
+            },
+            "FAILED",
+        ),
         ({"seconds": None}, "timeout"),
     ],
 )
@@ -109,8 +119,14 @@ def test_cf_task_waits_collects_its_lines_and_is_terminated_at_the_timeout(rh, b
     result_file = rh.tmp / "task.json"
     run = rh.playbook(
         "tests/integration/playbooks/cf_task.yml",
-        "-e", "task_command='yarn db:migrate:prod'", "-e", "task_name=migrate",
-        "-e", f"result_file={result_file}", "-e", "task_timeout=3",
+        "-e",
+        "task_command='yarn db:migrate:prod'",
+        "-e",
+        "task_name=migrate",
+        "-e",
+        f"result_file={result_file}",
+        "-e",
+        "task_timeout=3",
     )
     if outcome == "SUCCEEDED":
         assert run.returncode == 0, run.stdout[-3000:]
@@ -119,7 +135,10 @@ def test_cf_task_waits_collects_its_lines_and_is_terminated_at_the_timeout(rh, b
         assert "migrated 3 tables" in result["log_lines"]
     elif outcome == "FAILED":
         assert run.returncode != 0
-        assert "Failed to run task migrate on app tta-smarthub-prod: the task ended FAILED (Exited with status 1)." in run.stdout
+        assert (
+            "Failed to run task migrate on app tta-smarthub-prod: the task ended FAILED (Exited with status 1)."
+            in run.stdout
+        )
         assert "ERROR: relation missing" in run.stdout
     else:
         assert run.returncode != 0
@@ -132,15 +151,23 @@ def test_cf_task_waits_collects_its_lines_and_is_terminated_at_the_timeout(rh, b
 def test_audit_verify_playbook_passes_on_a_real_log_and_names_a_tampered_record(rh):
     rh.operator_login()
     assert rh.playbook(FOUNDATION).returncode == 0
-    ok = rh.playbook("playbooks/audit_verify.yml", "-e", f"ops_audit_log={rh.audit_log}",
-                     env={"TTAHUB_OPS_AUDIT_LOG": str(rh.tmp / "second.jsonl")})
+    ok = rh.playbook(
+        "playbooks/audit_verify.yml",
+        "-e",
+        f"ops_audit_log={rh.audit_log}",
+        env={"TTAHUB_OPS_AUDIT_LOG": str(rh.tmp / "second.jsonl")},
+    )
     assert ok.returncode == 0, ok.stdout[-2000:]
     lines = rh.audit_log.read_text().splitlines()
     record = json.loads(lines[5])
     record["task"] = "something else"
     lines[5] = json.dumps(record, sort_keys=True, separators=(",", ":"))
     rh.audit_log.write_text("\n".join(lines) + "\n")
-    bad = rh.playbook("playbooks/audit_verify.yml", "-e", f"ops_audit_log={rh.audit_log}",
-                      env={"TTAHUB_OPS_AUDIT_LOG": str(rh.tmp / "third.jsonl")})
+    bad = rh.playbook(
+        "playbooks/audit_verify.yml",
+        "-e",
+        f"ops_audit_log={rh.audit_log}",
+        env={"TTAHUB_OPS_AUDIT_LOG": str(rh.tmp / "third.jsonl")},
+    )
     assert bad.returncode != 0
     assert "record 6" in bad.stdout

@@ -14,7 +14,15 @@ ENV = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "PATH": f"{VEN
 
 
 def ansible_doc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(VENV_BIN / "ansible-doc"), *args], cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(VENV_BIN / "ansible-doc"), *args],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def plugins(kind: str) -> list[str]:
@@ -48,7 +56,9 @@ def test_the_audit_log_callback_renders():
 
 
 def test_role_argument_specs_render():
-    roles = sorted(d for d in os.listdir(REPO / "roles") if (REPO / "roles" / d / "meta" / "argument_specs.yml").exists())
+    roles = sorted(
+        d for d in os.listdir(REPO / "roles") if (REPO / "roles" / d / "meta" / "argument_specs.yml").exists()
+    )
     assert "cf_session" in roles
     for role in roles:
         out = ansible_doc("-t", "role", f"ttahub.ops.{role}")

@@ -22,7 +22,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "cf_v8"
 RECORDED_ENV = ("CF_HOME", "LANG", "LC_ALL", "CF_COLOR", "CF_TRACE", "CF_PLUGIN_HOME")
 
-SCRIPT = r'''#!{python}
+SCRIPT = r"""#!{python}
 import json, os, sys, time
 plan_path, log_path = os.environ["FAKE_CF_PLAN"], os.environ["FAKE_CF_LOG"]
 with open(plan_path) as f:
@@ -47,7 +47,7 @@ time.sleep(step.get("sleep", 0))
 sys.stdout.write(step.get("stdout", ""))
 sys.stderr.write(step.get("stderr", ""))
 sys.exit(step.get("rc", 0))
-'''
+"""
 
 
 def fixture(name: str, **values: str) -> dict[str, t.Any]:
@@ -71,7 +71,9 @@ def fixture(name: str, **values: str) -> dict[str, t.Any]:
     }
 
 
-def step(argv: list[str], name: str | None = None, *, stdout: str = "", stderr: str = "", rc: int = 0, **values: str) -> dict[str, t.Any]:
+def step(
+    argv: list[str], name: str | None = None, *, stdout: str = "", stderr: str = "", rc: int = 0, **values: str
+) -> dict[str, t.Any]:
     if name is not None:
         recorded = fixture(name, **values)
         recorded["argv"] = argv

@@ -12,7 +12,9 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 
-def run_main(module: types.ModuleType, args: dict[str, t.Any], capsys: t.Any, *, check_mode: bool = False, no_log: bool = False) -> dict[str, t.Any]:
+def run_main(
+    module: types.ModuleType, args: dict[str, t.Any], capsys: t.Any, *, check_mode: bool = False, no_log: bool = False
+) -> dict[str, t.Any]:
     full = dict(args)
     full["_ansible_check_mode"] = check_mode
     full["_ansible_no_log"] = no_log

@@ -16,7 +16,15 @@ VENV_BIN = pathlib.Path(sys.executable).parent
 API = "https://api.rehearsal.cloud.gov.invalid"
 ORG = "hhs-acf-ohs-tta"
 # Variables that make Ansible or the gate think it runs under CI/ansible-runner; tests set them on purpose only.
-SCRUBBED = ("CI", "CF_USERNAME", "CF_PASSWORD", "CF_HOME", "TTAHUB_OPS_RUN_ID", "TTAHUB_OPS_AUDIT_LOG", "ANSIBLE_STDOUT_CALLBACK")
+SCRUBBED = (
+    "CI",
+    "CF_USERNAME",
+    "CF_PASSWORD",
+    "CF_HOME",
+    "TTAHUB_OPS_RUN_ID",
+    "TTAHUB_OPS_AUDIT_LOG",
+    "ANSIBLE_STDOUT_CALLBACK",
+)
 
 
 class Rehearsal:
@@ -70,7 +78,11 @@ class Rehearsal:
         """`cf login --sso` as the operator, into the operator's own CF_HOME (what cf_session copies)."""
         code = subprocess.run(
             [sys.executable, "-m", "rehearsal", "passcode", "--home", str(self.home)],
-            cwd=REPO, env=self.env, capture_output=True, text=True, check=True,
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         out = self.cf("login", "-a", API, "--sso-passcode", code, "-o", ORG, "-s", space)
         assert out.returncode == 0, out.stderr

@@ -33,14 +33,21 @@ def test_ssh_code_is_read_and_never_echoed_in_errors():
     assert "garbage" not in str(err.value) and err.value.stdout is None
 
 
-@pytest.mark.parametrize(("name", "allowed"), [("space_ssh_allowed_enabled", True), ("space_ssh_allowed_disabled", False)])
+@pytest.mark.parametrize(
+    ("name", "allowed"), [("space_ssh_allowed_enabled", True), ("space_ssh_allowed_disabled", False)]
+)
 def test_space_ssh_allowed(name, allowed):
     assert _cf.parse_space_ssh_allowed(fixture(name)["stdout"]) is allowed
 
 
 @pytest.mark.parametrize(
     ("name", "changed"),
-    [("allow_space_ssh", True), ("allow_space_ssh_already", False), ("disallow_space_ssh", True), ("disallow_space_ssh_already", False)],
+    [
+        ("allow_space_ssh", True),
+        ("allow_space_ssh_already", False),
+        ("disallow_space_ssh", True),
+        ("disallow_space_ssh_already", False),
+    ],
 )
 def test_space_ssh_toggles(name, changed):
     assert _cf.parse_space_ssh_toggle(fixture(name)["stdout"]) is changed
@@ -79,7 +86,11 @@ def test_app_ssh_enabled(name, enabled, reason):
     ],
 )
 def test_app_ssh_toggles(name, changed, restart, blocked):
-    assert _cf.parse_app_ssh_toggle(fixture(name)["stdout"]) == {"changed": changed, "restart": restart, "blocked_elsewhere": blocked}
+    assert _cf.parse_app_ssh_toggle(fixture(name)["stdout"]) == {
+        "changed": changed,
+        "restart": restart,
+        "blocked_elsewhere": blocked,
+    }
 
 
 def test_target_table():
@@ -106,7 +117,12 @@ def test_run_task_refuses_output_without_an_id():
 def test_logs_recent_filtered_to_a_task():
     out = fixture("logs_recent")["stdout"]
     assert _cf.parse_log_lines(out, "APP/TASK/migrate") == [
-        {"time": "2024-05-01T12:00:42.10-0400", "source": "APP/TASK/migrate/0", "stream": "ERR", "message": "some error"}
+        {
+            "time": "2024-05-01T12:00:42.10-0400",
+            "source": "APP/TASK/migrate/0",
+            "stream": "ERR",
+            "message": "some error",
+        }
     ]
     assert [line["source"] for line in _cf.parse_log_lines(out)] == ["APP/PROC/WEB/0", "APP/TASK/migrate/0"]
     # A task whose name is a prefix of another is not mixed up with it.
@@ -142,7 +158,7 @@ def test_failures_are_classified_with_what_to_do(name, cls, cause, hint):
     case = fixture(name)
     assert case["rc"] != 0
     err = _cf.classify_failure("do the thing", ["cf", *case["argv"]], case["rc"], case["stdout"], case["stderr"])
-    assert type(err) is cls
+    assert err.__class__ is cls  # exactly this class, not a parent
     assert str(err).startswith("Failed to do the thing: ")
     assert cause in err.cause
     assert hint in err.hint
@@ -151,7 +167,7 @@ def test_failures_are_classified_with_what_to_do(name, cls, cause, hint):
 
 def test_unrecognised_failure_keeps_cfs_own_words():
     err = _cf.classify_failure("do it", ["cf", "x"], 1, "FAILED\n", "Something new went wrong\n")
-    assert type(err) is _cf.CfError
+    assert err.__class__ is _cf.CfError
     assert "cf exited 1: Something new went wrong" in str(err)
 
 

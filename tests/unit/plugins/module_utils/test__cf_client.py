@@ -73,17 +73,36 @@ def test_missing_cf_says_how_to_install_it(tmp_path):
 
 def test_curl_follows_pagination_to_the_last_page(fake, tmp_path):
     page1 = {
-        "pagination": {"total_results": 3, "total_pages": 2, "next": {"href": "https://api.example.org/v3/apps?page=2&per_page=2"}},
+        "pagination": {
+            "total_results": 3,
+            "total_pages": 2,
+            "next": {"href": "https://api.example.org/v3/apps?page=2&per_page=2"},
+        },
         "resources": [{"guid": "a"}, {"guid": "b"}],
     }
     page2 = {"pagination": {"total_results": 3, "total_pages": 2, "next": None}, "resources": [{"guid": "c"}]}
-    fake.plan([json_step(["curl", "/v3/apps?per_page=2"], page1), json_step(["curl", "/v3/apps?page=2&per_page=2"], page2)])
-    assert [r["guid"] for r in client(fake, tmp_path).curl_all("/v3/apps?per_page=2", action="list apps")] == ["a", "b", "c"]
+    fake.plan(
+        [json_step(["curl", "/v3/apps?per_page=2"], page1), json_step(["curl", "/v3/apps?page=2&per_page=2"], page2)]
+    )
+    assert [r["guid"] for r in client(fake, tmp_path).curl_all("/v3/apps?per_page=2", action="list apps")] == [
+        "a",
+        "b",
+        "c",
+    ]
 
 
 def test_curl_sends_method_and_body_as_argv_items(fake, tmp_path):
-    fake.plan([json_step(["curl", "/v3/spaces/S/features/ssh", "-X", "PATCH", "-d", '{"enabled":true}'], {"name": "ssh", "enabled": True})])
-    data = client(fake, tmp_path).curl("/v3/spaces/S/features/ssh", action="allow SSH", method="PATCH", body={"enabled": True})
+    fake.plan(
+        [
+            json_step(
+                ["curl", "/v3/spaces/S/features/ssh", "-X", "PATCH", "-d", '{"enabled":true}'],
+                {"name": "ssh", "enabled": True},
+            )
+        ]
+    )
+    data = client(fake, tmp_path).curl(
+        "/v3/spaces/S/features/ssh", action="allow SSH", method="PATCH", body={"enabled": True}
+    )
     assert data["enabled"] is True
 
 
@@ -91,12 +110,32 @@ def test_curl_sends_method_and_body_as_argv_items(fake, tmp_path):
     ("body", "cls", "text"),
     [
         ("", _cf.CfOutputError, "empty body"),
-        ("<html><body>502 Bad Gateway</body></html>", _cf.CfOutputError, "not JSON (<html><body>502 Bad Gateway</body></html>)"),
+        (
+            "<html><body>502 Bad Gateway</body></html>",
+            _cf.CfOutputError,
+            "not JSON (<html><body>502 Bad Gateway</body></html>)",
+        ),
         ('{"resources": [', _cf.CfOutputError, "not JSON"),
-        ('{"errors":[{"code":10010,"title":"CF-ResourceNotFound","detail":"App not found"}]}', _cf.CfNotFoundError, "CF-ResourceNotFound (10010): App not found"),
-        ('{"errors":[{"code":10003,"title":"CF-NotAuthorized","detail":"You are not authorized to perform the requested action"}]}', _cf.CfNotAuthorizedError, "CF-NotAuthorized"),
-        ('{"description":"Unknown request","error_code":"CF-NotFound","code":10000}', _cf.CfNotFoundError, "CF-NotFound (10000): Unknown request"),
-        ('{"description":"Authentication error","error_code":"CF-NotAuthenticated","code":10002}', _cf.CfNotLoggedInError, "Authentication error"),
+        (
+            '{"errors":[{"code":10010,"title":"CF-ResourceNotFound","detail":"App not found"}]}',
+            _cf.CfNotFoundError,
+            "CF-ResourceNotFound (10010): App not found",
+        ),
+        (
+            '{"errors":[{"code":10003,"title":"CF-NotAuthorized","detail":"You are not authorized to perform the requested action"}]}',
+            _cf.CfNotAuthorizedError,
+            "CF-NotAuthorized",
+        ),
+        (
+            '{"description":"Unknown request","error_code":"CF-NotFound","code":10000}',
+            _cf.CfNotFoundError,
+            "CF-NotFound (10000): Unknown request",
+        ),
+        (
+            '{"description":"Authentication error","error_code":"CF-NotAuthenticated","code":10002}',
+            _cf.CfNotLoggedInError,
+            "Authentication error",
+        ),
     ],
 )
 def test_curl_bodies_that_are_errors_even_with_exit_0(fake, tmp_path, body, cls, text):

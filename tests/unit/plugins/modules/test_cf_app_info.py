@@ -18,11 +18,35 @@ def test_reads_processes_with_their_own_guids(fake, cf_args, capsys):
             json_step(["curl", f"/v3/apps/{GUID}"], {"guid": GUID, "name": APP, "state": "STARTED"}),
             json_step(
                 ["curl", f"/v3/apps/{GUID}/processes"],
-                {"pagination": {"next": None}, "resources": [{"guid": WEB, "type": "web", "instances": 3}, {"guid": WORKER, "type": "worker", "instances": 2}]},
+                {
+                    "pagination": {"next": None},
+                    "resources": [
+                        {"guid": WEB, "type": "web", "instances": 3},
+                        {"guid": WORKER, "type": "worker", "instances": 2},
+                    ],
+                },
             ),
-            json_step(["curl", f"/v3/processes/{WEB}/stats"], {"resources": [{"type": "web", "index": i, "state": s} for i, s in enumerate(["RUNNING", "RUNNING", "CRASHED"])]}),
-            json_step(["curl", f"/v3/processes/{WORKER}/stats"], {"resources": [{"type": "worker", "index": 0, "state": "RUNNING"}, {"type": "worker", "index": 1, "state": "RUNNING"}]}),
-            json_step(["curl", f"/v3/apps/{GUID}/ssh_enabled"], {"enabled": False, "reason": "ssh is disabled for space 'ttahub-prod'"}),
+            json_step(
+                ["curl", f"/v3/processes/{WEB}/stats"],
+                {
+                    "resources": [
+                        {"type": "web", "index": i, "state": s} for i, s in enumerate(["RUNNING", "RUNNING", "CRASHED"])
+                    ]
+                },
+            ),
+            json_step(
+                ["curl", f"/v3/processes/{WORKER}/stats"],
+                {
+                    "resources": [
+                        {"type": "worker", "index": 0, "state": "RUNNING"},
+                        {"type": "worker", "index": 1, "state": "RUNNING"},
+                    ]
+                },
+            ),
+            json_step(
+                ["curl", f"/v3/apps/{GUID}/ssh_enabled"],
+                {"enabled": False, "reason": "ssh is disabled for space 'ttahub-prod'"},
+            ),
         ]
     )
     result = run_main(cf_app_info, {**cf_args, "name": APP}, capsys, check_mode=True)
@@ -46,7 +70,12 @@ def test_app_not_found_and_not_logged_in(fake, cf_args, capsys):
 
 
 def test_garbage_instead_of_json(fake, cf_args, capsys):
-    fake.plan([step(["app", APP, "--guid"], "app_guid", APP=APP, APP_GUID=GUID), step(["curl", f"/v3/apps/{GUID}"], stdout="<html>proxy error</html>\n")])
+    fake.plan(
+        [
+            step(["app", APP, "--guid"], "app_guid", APP=APP, APP_GUID=GUID),
+            step(["curl", f"/v3/apps/{GUID}"], stdout="<html>proxy error</html>\n"),
+        ]
+    )
     result = run_main(cf_app_info, {**cf_args, "name": APP}, capsys)
     assert result["failed"] and result["error_kind"] == "unexpected_output"
     assert result["msg"].startswith(f"Failed to read app {APP}: the API returned something that is not JSON")

@@ -19,7 +19,10 @@ def plan_reads(enabled: bool) -> list:
 
 
 def test_enable_reports_the_restart(fake, cf_args, capsys):
-    fake.plan(plan_reads(False) + [step(["enable-ssh", APP], "enable_ssh", APP=APP), json_step(STATUS, {"enabled": True, "reason": ""})])
+    fake.plan(
+        plan_reads(False)
+        + [step(["enable-ssh", APP], "enable_ssh", APP=APP), json_step(STATUS, {"enabled": True, "reason": ""})]
+    )
     result = run_main(cf_app_ssh, {**cf_args, "name": APP, "state": "enabled"}, capsys)
     assert result["changed"] is True and result["restart_required"] is True and result["effective"] is True
     assert result["audit_events"] == [{"event": "app_ssh_enabled", "app": APP}]
@@ -28,7 +31,10 @@ def test_enable_reports_the_restart(fake, cf_args, capsys):
 def test_enable_when_the_space_still_blocks(fake, cf_args, capsys):
     fake.plan(
         plan_reads(False)
-        + [step(["enable-ssh", APP], "enable_ssh_space_disallowed", APP=APP), json_step(STATUS, {"enabled": False, "reason": "ssh is disabled for space 'ttahub-dev'"})]
+        + [
+            step(["enable-ssh", APP], "enable_ssh_space_disallowed", APP=APP),
+            json_step(STATUS, {"enabled": False, "reason": "ssh is disabled for space 'ttahub-dev'"}),
+        ]
     )
     result = run_main(cf_app_ssh, {**cf_args, "name": APP, "state": "enabled"}, capsys)
     assert result["changed"] is True and result["effective"] is False

@@ -7,13 +7,18 @@ from tests.support.modules import run_main
 
 PROCESSES = {
     "pagination": {"total_results": 2, "total_pages": 1, "next": None},
-    "resources": [{"guid": "6a901b7c-0000-4000-8000-000000000001", "type": "web"}, {"guid": "6a901b7c-0000-4000-8000-000000000002", "type": "worker"}],
+    "resources": [
+        {"guid": "6a901b7c-0000-4000-8000-000000000001", "type": "web"},
+        {"guid": "6a901b7c-0000-4000-8000-000000000002", "type": "worker"},
+    ],
 }
 
 
 def test_get_with_the_seed_query(fake, cf_args, capsys):
     fake.plan([json_step(["curl", "/v3/apps/G/processes"], PROCESSES)])
-    result = run_main(cf_curl, {**cf_args, "path": "/v3/apps/G/processes", "query": "resources[?type=='web'].guid | [0]"}, capsys)
+    result = run_main(
+        cf_curl, {**cf_args, "path": "/v3/apps/G/processes", "query": "resources[?type=='web'].guid | [0]"}, capsys
+    )
     assert result["result"] == "6a901b7c-0000-4000-8000-000000000001" and result["changed"] is False
 
 
@@ -22,7 +27,14 @@ def test_patch_is_a_change_and_is_skipped_in_check_mode(fake, cf_args, capsys):
     fake.plan([])
     result = run_main(cf_curl, args, capsys, check_mode=True)
     assert result["changed"] is True and result["skipped"] is True and fake.argvs == []
-    fake.plan([json_step(["curl", "/v3/apps/G/features/ssh", "-X", "PATCH", "-d", '{"enabled":true}'], {"name": "ssh", "enabled": True})])
+    fake.plan(
+        [
+            json_step(
+                ["curl", "/v3/apps/G/features/ssh", "-X", "PATCH", "-d", '{"enabled":true}'],
+                {"name": "ssh", "enabled": True},
+            )
+        ]
+    )
     result = run_main(cf_curl, args, capsys)
     assert result["changed"] is True and result["json"]["enabled"] is True
 

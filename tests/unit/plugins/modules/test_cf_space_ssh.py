@@ -12,7 +12,12 @@ READ = ["space-ssh-allowed", SPACE]
 
 
 def test_allows_ssh_when_disallowed(fake, cf_args, capsys):
-    fake.plan([step(READ, "space_ssh_allowed_disabled", SPACE=SPACE), step(["allow-space-ssh", SPACE], "allow_space_ssh", SPACE=SPACE)])
+    fake.plan(
+        [
+            step(READ, "space_ssh_allowed_disabled", SPACE=SPACE),
+            step(["allow-space-ssh", SPACE], "allow_space_ssh", SPACE=SPACE),
+        ]
+    )
     result = run_main(cf_space_ssh, {**cf_args, "space": SPACE, "state": "allowed"}, capsys)
     assert result["changed"] is True and result["before"] is False and result["allowed"] is True
     assert result["audit_events"] == [{"event": "space_ssh_allowed", "space": SPACE}]
@@ -26,7 +31,10 @@ def test_does_not_toggle_when_already_in_state(fake, cf_args, capsys):
     assert fake.argvs == [READ]
 
 
-@pytest.mark.parametrize(("fixture", "want", "changed"), [("space_ssh_allowed_enabled", "disallowed", True), ("space_ssh_allowed_enabled", "allowed", False)])
+@pytest.mark.parametrize(
+    ("fixture", "want", "changed"),
+    [("space_ssh_allowed_enabled", "disallowed", True), ("space_ssh_allowed_enabled", "allowed", False)],
+)
 def test_check_mode_predicts_and_reads_only(fake, cf_args, capsys, fixture, want, changed):
     fake.plan([step(READ, fixture, SPACE=SPACE)])
     result = run_main(cf_space_ssh, {**cf_args, "space": SPACE, "state": want}, capsys, check_mode=True)
@@ -52,7 +60,11 @@ def test_toggle_failures_name_the_fix(fake, cf_args, capsys, fixture, kind, text
 
 @pytest.mark.parametrize(
     ("fixture", "kind"),
-    [("target_check_not_logged_in", "not_logged_in"), ("token_expired", "token_expired"), ("target_check_no_org", "no_org_targeted")],
+    [
+        ("target_check_not_logged_in", "not_logged_in"),
+        ("token_expired", "token_expired"),
+        ("target_check_no_org", "no_org_targeted"),
+    ],
 )
 def test_read_failures(fake, cf_args, capsys, fixture, kind):
     fake.plan([step(READ, fixture)])

@@ -24,7 +24,16 @@ def test_returns_the_code_under_no_log(fake, cf_args, capsys):
 
 
 def test_a_failed_code_request_keeps_the_output_out_of_the_error(fake, cf_args, capsys):
-    fake.plan([step(["ssh-code"], stdout="\nFAILED\n", stderr="The token expired, was revoked, or the token ID is incorrect. Please log back in to re-authenticate.\n", rc=1)])
+    fake.plan(
+        [
+            step(
+                ["ssh-code"],
+                stdout="\nFAILED\n",
+                stderr="The token expired, was revoked, or the token ID is incorrect. Please log back in to re-authenticate.\n",
+                rc=1,
+            )
+        ]
+    )
     result = run_main(cf_ssh_code, cf_args, capsys, no_log=True)
     assert result["failed"] is True and result["error_kind"] == "token_expired"
     assert "stdout" not in result
