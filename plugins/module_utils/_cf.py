@@ -14,6 +14,7 @@ untraced output, a timeout on every call, secrets only in the environment. Failu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -52,12 +53,14 @@ __all__ = [
     "parse_key_values",
     "parse_log_lines",
     "parse_run_task",
+    "parse_service_connect",
     "parse_space_ssh_allowed",
     "parse_space_ssh_toggle",
     "parse_ssh_code",
     "parse_ssh_enabled",
     "parse_version",
     "run_module",
+    "stop_group",
 ]
 
 DEFAULT_TIMEOUT = 120
@@ -457,6 +460,32 @@ def parse_log_lines(stdout: str, source_prefix: str | None = None) -> list[dict[
     return out
 
 
+_SERVICE_CONNECT_FIELDS = {"Host": "host", "Port": "port", "Username": "username", "Password": "password", "Name": "name"}
+
+
+def parse_service_connect(stdout: str) -> dict[str, t.Any]:
+    """``cf connect-to-service -no-client APP SI`` (cf-cli.md §3.14): the connection block after ``SSH tunnel
+    created.`` -> ``{host, port (int), username, password, name}``. The block holds the database password: an error
+    never includes the output."""
+    lines = [line.rstrip("\r") for line in stdout.splitlines()]
+    action = "read the tunnel's connection information"
+    if "SSH tunnel created." not in lines or "Skipping call to client CLI. Connection information:" not in lines:
+        raise CfOutputError(action, "cf connect-to-service printed no -no-client connection block",
+                            "Check that the cf-service-connect plugin is installed (cf plugins) and that -no-client comes before APP and SERVICE")
+    start = lines.index("Skipping call to client CLI. Connection information:")
+    found: dict[str, t.Any] = {}
+    for line in lines[start + 1:]:
+        key, sep, value = line.partition(": ")
+        if sep and key in _SERVICE_CONNECT_FIELDS and key.lower() not in found:
+            found[_SERVICE_CONNECT_FIELDS[key]] = value
+    missing = [key for key, name in _SERVICE_CONNECT_FIELDS.items() if name not in found]
+    if missing or not str(found.get("port", "")).isdigit():
+        raise CfOutputError(action, f"the connection block lacks {', '.join(missing) or 'a numeric Port'}",
+                            "Check the cf-service-connect plugin's version (cf plugins); v1.1.4 prints Host, Port, Username, Password and Name")
+    found["port"] = int(found["port"])
+    return found
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The client
 # ---------------------------------------------------------------------------------------------------------------------
@@ -571,6 +600,25 @@ class CfClient:
             raise error
         return CfResult(cmd, proc.returncode, stdout, stderr)
 
+    def spawn(self, args: list[str], *, action: str, env: t.Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start ``cf <args>`` that keeps running (``connect-to-service``) in its own process group, stdout and stderr
+        piped; the caller reads them and ends it with :func:`stop_group`."""
+        if not all(isinstance(a, str) and "\x00" not in a and "\n" not in a for a in args):
+            raise CfUsageError(action, "an argument is not a one-line string", "Check the names given to the playbook")
+        cmd = [self.binary, *args]
+        self.calls += 1
+        try:
+            return subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.environment(env),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise CfMissingError(action, f"cannot run {self.binary} ({exc.strerror})", INSTALL_HINT, cmd=cmd) from exc
+
     # -- Cloud Controller API through `cf curl` ----------------------------------------------------------------------
 
     def curl(
@@ -663,6 +711,25 @@ def _raise_cc_error(action: str, title: str, detail: str, code: t.Any, cmd: list
 def _href_to_path(href: str) -> str:
     parts = urlsplit(href)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def stop_group(proc: subprocess.Popen[bytes], signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL), wait: float = 3.0) -> int | None:
+    """End a process started by :meth:`CfClient.spawn` and everything it started: each signal in turn to its process
+    group (SIGINT first, as Ctrl-C would), waiting ``wait`` seconds for it to exit. Returns its exit status."""
+    for sig in signals:
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # anything the group left behind (ssh, the plugin)
+    return proc.poll()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
