@@ -2,7 +2,7 @@
 """The emulated cf commands. Importing this package registers them all in ``base.COMMANDS``."""
 from __future__ import annotations
 
-from rehearsal.commands import apps, curl, services, session, ssh, tasks  # noqa: F401  (registration)
+from rehearsal.commands import apps, connect, curl, services, session, ssh, tasks  # noqa: F401  (registration)
 from rehearsal.commands.base import ALIASES, COMMANDS, resolve
 
 # Real cf v8 commands (command/common/command_list_v7.go) that the rehearsal cloud does not emulate (yet): cf answers
