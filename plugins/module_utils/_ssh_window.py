@@ -309,8 +309,7 @@ def public_lease(lease: t.Mapping[str, t.Any], path: str | None = None) -> dict[
             "requested_at", "opened_at", "deadline", "closed_at", "close_reason", "closed_by", "controller_pid",
             "watchdog_pid")
     out = {key: lease.get(key) for key in keys}
-    if path is not None:
-        out["lease_path"] = path
+    out["lease_path"] = path
     return out
 
 
