@@ -15,6 +15,8 @@ from rehearsal.world import (ORG_ROLE_TYPES, SCHEMA, SPACE_ROLE_TYPES, World, Wo
                              new_guid, now, write_json_atomic, world_path)
 
 NODE_BUILDPACK = "https://github.com/cloudfoundry/nodejs-buildpack.git"
+# An engineer who left the project but still holds a role in production: the drift an access review must find.
+DEPARTED = "departed.engineer@rehearsal.gov"
 
 # ttadp.md §1: environment -> (space, app, database, web/worker sizing). Sandbox sizing is not recorded: dev's is used.
 ENVIRONMENTS: dict[str, dict[str, Any]] = {
@@ -204,6 +206,7 @@ def build_ttahub_world() -> tuple[World, str]:
     deployer = add_user(world, DEPLOYER, password=deployer_password, origin="uaa", kind="service_account")
     operator = add_user(world, OPERATOR, origin="rehearsal.gov", kind="sso")
     add_role(world, operator, "organization_manager", org=org)
+    departed = add_user(world, DEPARTED, origin="rehearsal.gov", kind="sso")
     world["task_behaviours"] = {
         "yarn db:migrate:prod": {"seconds": 1, "result": "SUCCEEDED", "log": list(MIGRATE_LOG)},
         "yarn db:validation": {"seconds": 1, "result": "SUCCEEDED", "runner": "db_validation"},
@@ -213,6 +216,8 @@ def build_ttahub_world() -> tuple[World, str]:
         add_role(world, deployer, "space_developer", space=space)
         add_role(world, operator, "space_developer", space=space)
         add_role(world, operator, "space_manager", space=space)
+        if env["space"] == "ttahub-prod":
+            add_role(world, departed, "space_auditor", space=space)
         app = add_app(world, space, env["app"], enable_ssh=env["allow_ssh"],
                       routes=[f"{env['app']}.app.{DOMAIN}"],
                       buildpacks=[{"name": NODE_BUILDPACK, "version": "1.8.38", "detect_output": "nodejs",

@@ -656,6 +656,33 @@ class CfClient:
             next_path = _href_to_path(nxt["href"]) if isinstance(nxt, dict) and nxt.get("href") else None
         raise CfOutputError(action, f"more than {limit_pages} pages", "Narrow the query")
 
+    def curl_all_included(
+        self, path: str, *, action: str, limit_pages: int = 200
+    ) -> tuple[list[t.Any], dict[str, list[t.Any]]]:
+        """Like curl_all, plus the ``included`` resources of an ``include=`` query (``/v3/roles?include=user``),
+        merged across pages by kind and GUID."""
+        resources: list[t.Any] = []
+        included: dict[str, dict[str, t.Any]] = {}
+        next_path: str | None = path
+        for _page in range(limit_pages):
+            if next_path is None:
+                return resources, {kind: list(items.values()) for kind, items in included.items()}
+            data = self.curl(next_path, action=action)
+            if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
+                raise CfOutputError(action, "the API answer has no resources list", "Check the API path", stdout=json.dumps(data)[:500])
+            resources.extend(data["resources"])
+            extra = data.get("included") or {}
+            if not isinstance(extra, dict):
+                raise CfOutputError(action, "the API answer's included is not an object", "Check the API path", stdout=json.dumps(data)[:500])
+            for kind, items in extra.items():
+                bucket = included.setdefault(kind, {})
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict) and isinstance(item.get("guid"), str):
+                        bucket.setdefault(item["guid"], item)
+            nxt = (data.get("pagination") or {}).get("next")
+            next_path = _href_to_path(nxt["href"]) if isinstance(nxt, dict) and nxt.get("href") else None
+        raise CfOutputError(action, f"more than {limit_pages} pages", "Narrow the query")
+
 
 def parse_api_body(stdout: str, *, action: str, cmd: list[str] | None = None) -> t.Any:
     """Parse a ``cf curl`` body; raise on an empty or non-JSON body and on Cloud Controller error JSON."""
