@@ -11,6 +11,7 @@
   task-behaviour COMMAND [--seconds S|never] [--result SUCCEEDED|FAILED] [--reason TEXT] [--log LINE]...
   clock advance SECONDS
   ssh-proxy [--host H] [--port N] [--fingerprint FP]
+  postgres start|stop|status|seed [--scale N] [--marker TEXT]   the rehearsal PostgreSQL (rehearsal.postgres)
 """
 from __future__ import annotations
 
@@ -67,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     proxy.add_argument("--host")
     proxy.add_argument("--port", type=int)
     proxy.add_argument("--fingerprint")
+    pg = add("postgres", "the rehearsal PostgreSQL standing in for the aws-rds databases")
+    pg.add_argument("op", choices=("start", "stop", "status", "seed"))
+    pg.add_argument("--scale", type=int, default=1)
+    pg.add_argument("--marker")
     return parser
 
 
@@ -111,6 +116,31 @@ def main(argv: list[str] | None = None) -> int:
     elif args.verb == "ssh-proxy":
         print(json.dumps(world_mod.set_ssh_proxy(home, host=args.host, port=args.port,
                                                  host_key_fingerprint=args.fingerprint)))
+    elif args.verb == "postgres":
+        return _postgres(home, args)
+    return 0
+
+
+def _postgres(home: str, args: argparse.Namespace) -> int:
+    from rehearsal import postgres  # pylint: disable=import-outside-toplevel
+
+    try:
+        if args.op == "start":
+            conn = postgres.start(home)
+            print(json.dumps({k: v for k, v in conn.items() if k != "password"}, sort_keys=True))
+            print("password: in the service's credentials (cf service-key), or rehearsal.postgres.connection()")
+        elif args.op == "stop":
+            print("stopped" if postgres.stop(home) else "not running")
+        elif args.op == "status":
+            info = postgres.status(home)
+            print(json.dumps(info, indent=2, sort_keys=True))
+            return 0 if info["running"] else 3
+        else:
+            result = postgres.seed(home, scale=args.scale, marker=args.marker)
+            print(json.dumps({"marker": result["marker"], "counts": result["counts"]}, indent=2, sort_keys=True))
+    except postgres.PostgresError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 
