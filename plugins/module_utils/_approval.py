@@ -55,6 +55,7 @@ __all__ = [
     "load_roster",
     "noninteractive_reason",
     "parse_intent",
+    "proof_from_github_pr",
     "proof_from_github_review",
     "render_intent",
 ]
@@ -72,9 +73,10 @@ ROLE_TITLES = {
 }
 ROLES = tuple(ROLE_TITLES)
 
-METHODS = ("typed", "signed", "github_review")
+METHODS = ("typed", "signed", "github_pr", "github_review")
 """How an approver can prove an approval: typed at the terminal, an SSH signature over intent.json,
-or (for a later release issue) an approving pull request review mapped to the roster by GitHub login."""
+opening the release pull request (its author, the SOP's first approval), or an approving pull request
+review (the second), both mapped to the roster by GitHub login."""
 
 ROSTER_KEYS = ("id", "name", "roles", "github", "email", "ssh_public_key")
 IDENTITY_FIELDS = ("github", "email", "ssh_public_key")
@@ -934,6 +936,16 @@ def proof_from_github_review(roster: Roster, login: str, submitted_at: str, *, s
             "unknown_github_login", f"GitHub user @{login} is not in the roster", approver=f"@{login}", method="github_review"
         )
     return Proof(member.id, "github_review", submitted_at, detail=f"@{login}")
+
+
+def proof_from_github_pr(roster: Roster, login: str, created_at: str) -> Proof:
+    """Map the author of a release pull request to a roster member: opening it is the SOP's first approval."""
+    member = roster.by_github(login)
+    if member is None:
+        raise Refused(
+            "unknown_github_login", f"GitHub user @{login} is not in the roster", approver=f"@{login}", method="github_pr"
+        )
+    return Proof(member.id, "github_pr", created_at, detail=f"@{login}")
 
 
 # ---------------------------------------------------------------------------------------------
