@@ -48,6 +48,7 @@ __all__ = [
     "CfResult",
     "cf_argument_spec",
     "classify_failure",
+    "parse_app_processes",
     "parse_app_ssh_toggle",
     "parse_guid",
     "parse_key_values",
@@ -194,6 +195,14 @@ class CfApiError(CfError):
     kind = "api_error"
 
 
+class CfDeploymentError(CfError):
+    kind = "deployment_failed"
+
+
+class CfNoDeploymentError(CfError):
+    kind = "no_active_deployment"
+
+
 # (pattern on cf's stderr, error class, cause template, hint template). Order follows cf's own target checks
 # (cf-cli.md §1): API, login, org, space, then the token, then the command-specific texts.
 _FAILURES: list[tuple[re.Pattern[str], type[CfError], str, str]] = [
@@ -275,6 +284,31 @@ _FAILURES: list[tuple[re.Pattern[str], type[CfError], str, str]] = [
         CfNotFoundError,
         "process type {name} not found",
         "Check the process type; `cf app <app>` lists the app's processes",
+    ),
+    (
+        re.compile(r"^Start unsuccessful"),
+        CfDeploymentError,
+        "the new instances crashed while starting (Start unsuccessful)",
+        "Read the app's recent logs (cf logs <app> --recent); a rolling deployment left active must be cancelled "
+        "(cf cancel-deployment <app>) so that the previous version keeps serving",
+    ),
+    (
+        re.compile(r"^Start app timeout"),
+        CfDeploymentError,
+        "the new instances did not become healthy in time (Start app timeout)",
+        "The app must listen on $PORT; read its recent logs (cf logs <app> --recent)",
+    ),
+    (
+        re.compile(r"^Deployment has been (?P<how>canceled|superseded)"),
+        CfDeploymentError,
+        "the deployment was {how} while cf waited for it",
+        "Check who changed the app (cf app <app>, cf events <app>) before deploying again",
+    ),
+    (
+        re.compile(r"^No active deployment found for app\."),
+        CfNoDeploymentError,
+        "the app has no active deployment",
+        "Nothing to cancel; cf app <app> shows the app's state",
     ),
     (
         re.compile(r"^You are not authorized to perform the requested action"),
@@ -444,6 +478,23 @@ def parse_run_task(stdout: str) -> dict[str, t.Any]:
     if "task id" not in table or not table["task id"].isdigit():
         raise _unexpected("run the task", "`task id:`", stdout)
     return {"name": table.get("task name", ""), "id": int(table["task id"])}
+
+
+def parse_app_processes(stdout: str) -> dict[str, dict[str, int]]:
+    """The process blocks of a ``cf app`` summary (also printed at the end of ``cf push``): ``type:`` and
+    ``instances: RUNNING/TOTAL`` -> {type: {"running": R, "instances": T}} (cf-cli.md §3.5, §3.12)."""
+    out: dict[str, dict[str, int]] = {}
+    current = None
+    for line in stdout.splitlines():
+        match = re.match(r"^type:\s+(\S+)\s*$", line)
+        if match:
+            current = match.group(1)
+            continue
+        match = re.match(r"^instances:\s+(\d+)/(\d+)\s*$", line)
+        if match and current is not None:
+            out[current] = {"running": int(match.group(1)), "instances": int(match.group(2))}
+            current = None
+    return out
 
 
 def parse_log_lines(stdout: str, source_prefix: str | None = None) -> list[dict[str, str]]:
