@@ -644,7 +644,7 @@ def close_window(
                 write_lease(path, lease)
                 raise WindowError(
                     f"close the SSH window of space {space}",
-                    event.get("disallow_error") or "cf disallow-space-ssh said OK but cf space-ssh-allowed still says SSH is enabled",
+                    f"{event.get('disallow_error') or 'cf disallow-space-ssh said OK'}; cf space-ssh-allowed still says SSH is enabled",
                     f"Disallow it by hand now (`cf disallow-space-ssh {space}`); the watchdog keeps trying",
                     kind="close_failed",
                     events=[dict(event, event="ssh_window_close_failed")],
