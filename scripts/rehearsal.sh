@@ -22,6 +22,7 @@ rehearsal/bin/cf login -a https://api.rehearsal.cloud.gov.invalid --sso-passcode
 
 run() { echo "==> $1"; shift; ansible-playbook -i "$inv" "$@"; }
 run "Foundation: cf session, app info, space SSH toggle" rehearsal/playbooks/foundation.yml
+run "Access review: who holds cloud.gov roles, against the roster and the allowed list" playbooks/access_review.yml
 run "Verify the audit log" playbooks/audit_verify.yml
 
 echo "==> Summary"
