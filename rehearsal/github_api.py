@@ -24,7 +24,8 @@ and the server can both change it); the server itself is stateless. Python API (
   request is handled, e.g. between the release gate and the merge).
 - ``requests(home)``: the request log ``github-requests.jsonl`` (method, path, status, login; never a token).
 
-Command line: ``python -m rehearsal.github_api seed|start|stop|url|serve|token LOGIN|requests [--home DIR]``.
+Command line: ``python -m rehearsal.github_api seed|start|stop|url|serve|token LOGIN|approve LOGIN|head BRANCH|requests
+[--home DIR]`` (``approve``: LOGIN approves the open pull request main -> production, as on GitHub's review page).
 Standard library only.
 """
 from __future__ import annotations
@@ -1117,8 +1118,8 @@ def stop(home: str | os.PathLike[str] | None = None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rehearsal.github_api", description="The rehearsal's GitHub API.")
-    parser.add_argument("verb", choices=("seed", "start", "stop", "url", "serve", "token", "requests"))
-    parser.add_argument("login", nargs="?", help="token: the user")
+    parser.add_argument("verb", choices=("seed", "start", "stop", "url", "serve", "token", "approve", "head", "requests"))
+    parser.add_argument("login", nargs="?", help="token, approve: the user; head: the branch")
     parser.add_argument("--home", default=None)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
@@ -1133,10 +1134,21 @@ def main(argv: list[str] | None = None) -> int:
         print(url(home))
     elif args.verb == "serve":
         serve(home, args.port)
-    elif args.verb == "token":
+    elif args.verb in ("token", "approve", "head"):
         if not args.login:
-            parser.error("token needs a LOGIN")
-        print(issue_token(home, args.login))
+            parser.error(f"{args.verb} needs an argument")
+        if args.verb == "token":
+            print(issue_token(home, args.login))
+        elif args.verb == "head":
+            print(branch_sha(home, args.login))
+        else:
+            with transaction(home) as state:
+                open_prs = [pr for pr in _repo(state)["pulls"].values()
+                            if pr["state"] == "open" and pr["base"] == "production" and pr["head"] == "main"]
+            if not open_prs:
+                parser.error("there is no open pull request main -> production")
+            number = open_prs[0]["number"]
+            print(f"@{args.login} approved pull request #{number} (review {add_review(home, number, args.login)})")
     else:
         for record in requests(home):
             print(json.dumps(record, sort_keys=True))

@@ -20,9 +20,25 @@ unset CF_USERNAME CF_PASSWORD
 rehearsal/bin/cf login -a https://api.rehearsal.cloud.gov.invalid --sso-passcode "$($py -m rehearsal passcode --home "$REHEARSAL_HOME")" \
   -o hhs-acf-ohs-tta -s ttahub-prod >/dev/null
 
+# The rehearsal's GitHub for the release procedures (rehearsal/github_api.py), stopped however the rehearsal ends.
+echo "==> Starting the rehearsal GitHub"
+$py -m rehearsal.github_api start --home "$REHEARSAL_HOME" >/dev/null
+stop_github() { $py -m rehearsal.github_api stop --home "$REHEARSAL_HOME" >/dev/null 2>&1 || true; }
+earlier_exit_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+trap "stop_github; ${earlier_exit_trap}" EXIT
+gh_token() { $py -m rehearsal.github_api token "$1" --home "$REHEARSAL_HOME"; }
+
 run() { echo "==> $1"; shift; ansible-playbook -i "$inv" "$@"; }
 run "Foundation: cf session, app info, space SSH toggle" rehearsal/playbooks/foundation.yml
 run "Access review: who holds cloud.gov roles, against the roster and the allowed list" playbooks/access_review.yml
+GITHUB_TOKEN=$(gh_token paula-oduya-rehearsal) run "Release, first approval: Paula (Product Owner) opens the PR main -> production" playbooks/release_request.yml
+$py -m rehearsal.github_api approve gideon-tamm-rehearsal --home "$REHEARSAL_HOME"   # the second approval, on GitHub
+GITHUB_TOKEN=$(gh_token paula-oduya-rehearsal) run "Release: the two-person rule checked, the PR merged at the approved head" playbooks/release_deploy.yml
+(set -a; . "$REHEARSAL_HOME/credentials.env"; set +a   # CI's service account, for this run only
+  GITHUB_TOKEN=$(gh_token ttahub-rehearsal-ci) NEW_RELIC_LICENSE_KEY=rehearsal-license-key BUILD_BRANCH=production BUILD_NUMBER=1 \
+  BUILD_COMMIT=$($py -m rehearsal.github_api head production --home "$REHEARSAL_HOME") BUILD_TIMESTAMP=$(date -u +%Y-%m-%dT%H:%M:%SZ) \
+  run "CI's deploy step: the merge commit proven approved, rolling push, migrations, every web instance up" playbooks/app_deploy.yml \
+    -e app_dir="$PWD/rehearsal/app" -e app_deploy_poll_interval=0.5)
 run "Verify the audit log" playbooks/audit_verify.yml
 
 echo "==> Summary"
