@@ -205,15 +205,15 @@ def review(
     some allowance names. Everything else is unexpected. Every role a ``required`` allowance names, in every reviewed
     space it applies to, that its holder does not hold is missing.
     """
-    grants: dict[str, list[tuple[Allowance, str]]] = {}
+    grants: dict[str, list[Allowance]] = {}
     unmatched = []
     for allowance in allowed:
         if allowance.username:
-            grants.setdefault(allowance.username.lower(), []).append((allowance, allowance.username))
+            grants.setdefault(allowance.username.lower(), []).append(allowance)
             continue
         for member in roster.holders(allowance.roster_role):
             if member.email:
-                grants.setdefault(member.email.lower(), []).append((allowance, f"roster {member.id}"))
+                grants.setdefault(member.email.lower(), []).append(allowance)
     for member in roster.members:
         if not member.email:
             unmatched.append({"id": member.id, "name": member.name, "roles": list(member.roles)})
@@ -225,9 +225,9 @@ def review(
         space = item.get("space") or None
         options = grants.get(str(item.get("username") or "").lower(), []) if item.get("username") else []
         if role_type == "organization_user":
-            via = [options[0][0].label] if options else []
+            via = [options[0].label] if options else []
         else:
-            via = sorted({a.label for a, _ in options if a.covers(role_type, space)})
+            via = sorted({a.label for a in options if a.covers(role_type, space)})
         if via:
             status, why = "expected", "allowed by " + ", ".join(via)
         elif not item.get("username"):
@@ -236,7 +236,7 @@ def review(
             status, why = "unexpected", "neither on the roster (by email) nor in the allowed list"
         else:
             kind = SPACE_ROLE_TYPES if space else ORG_ROLE_TYPES
-            here = sorted({ROLE_NAMES[r] for a, _ in options for r in a.roles if r in kind and a.covers(r, space)})
+            here = sorted({ROLE_NAMES[r] for a in options for r in a.roles if r in kind and a.covers(r, space)})
             where = _scope({"org": item.get("org", org), "space": space})
             status = "unexpected"
             why = (f"the allowed list gives {name} only {', '.join(here)} in {where}" if here
