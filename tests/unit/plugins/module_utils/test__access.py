@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import stat
 
 import pytest
+import yaml
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _access
 from ansible_collections.ttahub.ops.plugins.module_utils._approval import load_roster
@@ -173,3 +175,13 @@ def test_a_report_that_cannot_be_written_leaves_nothing(tmp_path, monkeypatch):
         _access.write_report(report(), str(tmp_path), "20261128T140000Z")
     assert "Failed to write the access review report: cannot write" in str(err.value)
     assert len(calls) == 2 and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("env", ["production", "staging", "dev", "sandbox", "rehearsal"])
+def test_every_inventory_has_a_valid_allowed_list(env):
+    path = pathlib.Path(__file__).resolve().parents[4] / "inventories" / env / "group_vars" / "all" / "access.yml"
+    allowed = _access.load_allowed(yaml.safe_load(path.read_text(encoding="utf-8"))["ops_access_allowed"])
+    assert {a.roster_role for a in allowed if a.roster_role} == {
+        "product_owner", "government_technical_monitor", "vendor_tech_lead", "vendor_product_manager"}
+    # Only the rehearsal knows its accounts' usernames; the real ones are read from each deployer's service key.
+    assert bool([a for a in allowed if a.username]) == (env == "rehearsal")
