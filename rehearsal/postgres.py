@@ -34,7 +34,8 @@ How it is laid out (toolchain.md §5):
   login role whose name and password are the instance's credentials (``world["service_instances"][...]["credentials"]``,
   made at world seed time), so ``pg_dump`` with the service's credentials works as it does on cloud.gov. ``start``
   keeps the world in step: each instance's credentials (and the service keys made from them) get the real ``port``
-  and ``uri``; ``world["network"]["hosts"][<credentials host>]`` is ``127.0.0.1``. The credentials' ``host`` stays
+  and ``uri``; ``world["network"]["hosts"][<credentials host>]`` is ``127.0.0.1``; ``yarn db:validation`` tasks
+  count in this server (their behaviour's counts ``source`` becomes ``postgres``, see ``rehearsal.task_runners``). The credentials' ``host`` stays
   the cloud name (``ttahub-prod.db.rehearsal.cloud.gov.invalid``): the rehearsal's SSH proxy resolves it through
   ``network.hosts``. ``start`` returns ``host: 127.0.0.1`` for direct connections.
 
@@ -464,6 +465,9 @@ def _sync(home: str, state: dict[str, Any]) -> None:
                 query(admin, f"ALTER DATABASE {_ident(dbname)} OWNER TO {_ident(role)};")
             owners[dbname] = role
             _point_at(world, si, state["port"])
+        counts_task = world["task_behaviours"].get("yarn db:validation")
+        if counts_task is not None and counts_task.get("runner") == "db_validation":
+            counts_task["source"] = "postgres"  # the counts script now queries this server
     _save_state(home, state)
 
 

@@ -100,6 +100,39 @@ def canned_counts(ctx: TaskContext, database: dict[str, Any]) -> Counts:
     return dataset
 
 
+@counts_source("postgres")
+def postgres_counts(ctx: TaskContext, database: dict[str, Any]) -> Counts:
+    """The counts from the rehearsal PostgreSQL (``rehearsal.postgres``), reached as the app would: through the
+    service's credentials, the host resolved by ``world["network"]["hosts"]``; psql via argv, PGPASSWORD in env."""
+    from rehearsal import postgres  # pylint: disable=import-outside-toplevel
+
+    creds = database["credentials"]
+    conn = {"host": ctx.world["network"]["hosts"].get(creds["host"], creds["host"]), "port": int(creds["port"]),
+            "dbname": creds["db_name"], "user": creds["username"], "password": creds["password"]}
+    return postgres.counts(conn)
+
+
+def configure_db_validation(home: Any = None, *, source: str | None = None, log_format: str | None = None,
+                            command: str = "yarn db:validation") -> dict[str, Any]:
+    """Set where ``yarn db:validation`` tasks get their numbers (``canned``/``postgres``) and how they log (``json``,
+    the default, or ``text``: ``info: <message>`` with multi-line messages split into log lines). Returns the
+    behaviour. ``rehearsal.postgres.start`` sets ``source: postgres``."""
+    from rehearsal import world as world_mod  # pylint: disable=import-outside-toplevel
+
+    if source is not None and source not in COUNT_SOURCES:
+        raise ValueError(f"no counts source {source!r} (known: {', '.join(sorted(COUNT_SOURCES))})")
+    if log_format not in (None, "json", "text"):
+        raise ValueError("log_format must be json or text")
+    with world_mod.transaction(home) as world:
+        behaviour = world["task_behaviours"].setdefault(command, {"seconds": 1, "result": "SUCCEEDED"})
+        behaviour["runner"] = "db_validation"
+        if source is not None:
+            behaviour["source"] = source
+        if log_format is not None:
+            behaviour["log_format"] = log_format
+        return dict(behaviour)
+
+
 def _iso_ms(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
 

@@ -9,6 +9,7 @@ py=.venv/bin/python
 inv=inventories/rehearsal
 
 echo "==> Seeding a fresh rehearsal cloud in $REHEARSAL_HOME"
+$py -m rehearsal postgres stop --home "$REHEARSAL_HOME" >/dev/null 2>&1 || true
 rm -rf "$REHEARSAL_HOME"
 $py -m rehearsal seed --home "$REHEARSAL_HOME"
 $py -m rehearsal.personas --home "$REHEARSAL_HOME"
@@ -20,6 +21,10 @@ unset CF_USERNAME CF_PASSWORD
 rehearsal/bin/cf login -a https://api.rehearsal.cloud.gov.invalid --sso-passcode "$($py -m rehearsal passcode --home "$REHEARSAL_HOME")" \
   -o hhs-acf-ohs-tta -s ttahub-prod >/dev/null
 
+echo "==> Starting the rehearsal PostgreSQL behind the aws-rds services, with TTA Hub-shaped data"
+trap '$py -m rehearsal postgres stop --home "$REHEARSAL_HOME" >/dev/null || true' EXIT
+$py -m rehearsal postgres seed --home "$REHEARSAL_HOME" >/dev/null
+
 # The rehearsal's GitHub for the release procedures (rehearsal/github_api.py), stopped however the rehearsal ends.
 echo "==> Starting the rehearsal GitHub"
 $py -m rehearsal.github_api start --home "$REHEARSAL_HOME" >/dev/null
@@ -30,6 +35,7 @@ gh_token() { $py -m rehearsal.github_api token "$1" --home "$REHEARSAL_HOME"; }
 
 run() { echo "==> $1"; shift; ansible-playbook -i "$inv" "$@"; }
 run "Foundation: cf session, app info, space SSH toggle" rehearsal/playbooks/foundation.yml
+run "Audit counts: the counts script as a cf task, its report compared with the last" playbooks/audit_counts.yml -e audit_counts_poll_interval=0.5
 run "Access review: who holds cloud.gov roles, against the roster and the allowed list" playbooks/access_review.yml
 GITHUB_TOKEN=$(gh_token paula-oduya-rehearsal) run "Release, first approval: Paula (Product Owner) opens the PR main -> production" playbooks/release_request.yml
 $py -m rehearsal.github_api approve gideon-tamm-rehearsal --home "$REHEARSAL_HOME"   # the second approval, on GitHub
