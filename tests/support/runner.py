@@ -108,6 +108,7 @@ def run_procedure(
     inventory: str = "inventories/rehearsal",
     ident: str = "run",
     settings: t.Mapping[str, t.Any] | None = None,
+    env: t.Mapping[str, str] | None = None,
     timeout: float = 240,
 ) -> RunnerRun:
     """Run ``playbook`` (a path under the repository) under ``ansible-runner run`` against the rehearsal.
@@ -115,25 +116,27 @@ def run_procedure(
     ``login`` says whose cf login the run uses: ``operator`` (the cf SSO login in ``rehearsal.operator_home``; log in
     first), ``ci`` (the service account, authenticated beforehand by :func:`ci_session`: no password in runner's
     environment) or ``ci-env`` (CF_USERNAME/CF_PASSWORD in runner's environment; runner then writes them into
-    ``artifacts/<ident>/command``, see :meth:`RunnerRun.scrub`).
+    ``artifacts/<ident>/command``, see :meth:`RunnerRun.scrub`). ``env`` adds to runner's process environment, as
+    a CI job's own variables do (GITHUB_TOKEN, BUILD_*): never to a file of the private data directory.
     """
     pdd = rehearsal.tmp / "runner" / ident
     envvars = {k: rehearsal.env[k] for k in FILE_VARS if k in rehearsal.env}
     envvars.setdefault("ANSIBLE_NOCOLOR", "1")
     write_private_data_dir(pdd, envvars=envvars, extravars=extravars or {}, settings=settings)
-    env = {k: v for k, v in rehearsal.env.items() if k not in DROPPED}
+    process_env = {k: v for k, v in rehearsal.env.items() if k not in DROPPED}
     if login == "ci":
-        env["CF_HOME"] = str(ci_session(rehearsal))
+        process_env["CF_HOME"] = str(ci_session(rehearsal))
     elif login == "ci-env":
-        env.update(rehearsal.credentials)
+        process_env.update(rehearsal.credentials)
     elif login != "operator":
         raise ValueError(f"unknown login {login!r}")
+    process_env.update(env or {})
     argv = [
         str(VENV_BIN / "ansible-runner"), "run", str(pdd),
         "--project-dir", str(REPO), "-p", playbook, "--inventory", str(REPO / inventory), "--ident", ident,
     ]
     start = time.monotonic()
-    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    proc = subprocess.run(argv, cwd=REPO, env=process_env, capture_output=True, text=True, timeout=timeout, check=False,
                           stdin=subprocess.DEVNULL)
     elapsed = time.monotonic() - start
     artifacts = pdd / "artifacts" / ident
