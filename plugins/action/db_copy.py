@@ -44,11 +44,6 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 }
 
 
-def default_state_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops")
-
-
 class ActionModule(ActionBase):
     """Tunnel, version check, pg_dump piped into age, tunnel stopped, SERVICE_CONNECT deleted; all or nothing."""
 
@@ -59,7 +54,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars or {})
         del tmp
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        state_dir = args["state_dir"] or default_state_dir()
+        state_dir = args["state_dir"] or sw.default_state_dir()
         if self._task.check_mode:
             result.update(changed=True, msg=f"check mode: would copy {args['service']} through a tunnel on {args['app']}")
             return result

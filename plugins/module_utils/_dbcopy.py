@@ -114,9 +114,20 @@ def find_tool(name: str, bin_dir: str | None = None) -> str:
                 return path
     found = shutil.which(name)
     if not found:
-        hint = "Install PostgreSQL's client and server tools (Debian: apt-get install postgresql)" if name != "age" and not name.startswith("age") else "Install age (Debian: apt-get install age; https://age-encryption.org)"
+        if name.startswith("age"):
+            hint = "Install age (Debian: apt-get install age; https://age-encryption.org)"
+        else:
+            hint = "Install PostgreSQL's client and server tools (Debian: apt-get install postgresql)"
         raise CopyError(f"find {name}", f"there is no {name} on PATH", hint, kind="tool_missing")
     return found
+
+
+# This file serves an action plugin (db_copy, on the controller) as well as modules, so there is no AnsibleModule and
+# no run_command here; and the copy needs what run_command cannot do: processes joined by pipes (pg_dump | age,
+# age -d | pg_restore), kept in their own sessions so the window's watchdog can stop them. Argv lists only, never a
+# shell; secrets only in the environment.
+def _popen(argv: list[str], **kwargs: t.Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, cwd="/", **kwargs)  # pylint: disable=ansible-bad-function,consider-using-with
 
 
 def _run(argv: list[str], *, action: str, env: t.Mapping[str, str] | None = None, timeout: float = 120,
@@ -125,10 +136,11 @@ def _run(argv: list[str], *, action: str, env: t.Mapping[str, str] | None = None
     if user is not None:
         argv = ["runuser", "-u", user, "--", *argv]
     try:
-        proc = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout, env=dict(env) if env is not None else None,
-                              check=False, cwd="/")
+        proc = subprocess.run(  # pylint: disable=ansible-bad-function
+            argv, input=stdin, capture_output=True, timeout=timeout, env=dict(env) if env is not None else None, check=False, cwd="/")
     except subprocess.TimeoutExpired:
-        raise CopyError(action, f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s", "Check the system and run again", kind="timeout") from None
+        raise CopyError(action, f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s", "Check the system and run again",
+                        kind="timeout") from None
     except OSError as err:
         raise CopyError(action, f"cannot run {argv[0]} ({err.strerror})", "Check that the tool is installed", kind="tool_missing") from None
     if proc.returncode != 0:
@@ -139,10 +151,26 @@ def _run(argv: list[str], *, action: str, env: t.Mapping[str, str] | None = None
     return proc
 
 
+def _run_quietly(argv: list[str], timeout: float = 60) -> int:
+    """A status check (``pg_ctl status``, ``pg_ctl stop``): only the exit code matters."""
+    try:
+        return subprocess.run(argv, capture_output=True, check=False, cwd="/", timeout=timeout).returncode  # pylint: disable=ansible-bad-function
+    except (OSError, subprocess.TimeoutExpired):
+        return -1
+
+
+def _pipe(stream: t.IO[bytes] | None) -> t.IO[bytes]:
+    """A pipe of a process started with PIPE (typed; never None)."""
+    if stream is None:
+        raise CopyError("connect the copy's processes", "a pipe is missing", "Report this bug", kind="bug")
+    return stream
+
+
 def pg_major(text: str) -> int:
     match = PG_VERSION.search(text)
     if not match:
-        raise CopyError("read the PostgreSQL tool's version", f"unexpected version text {text.strip()[:80]!r}", "Check the PostgreSQL installation", kind="tool_failed")
+        raise CopyError("read the PostgreSQL tool's version", f"unexpected version text {text.strip()[:80]!r}",
+                        "Check the PostgreSQL installation", kind="tool_failed")
     return int(match.group(1))
 
 
@@ -214,7 +242,8 @@ def key_store(base: str | None = None, fallback: str | None = None) -> dict[str,
     in_memory = memory_backed(chosen)
     swaps = _active_swap()
     if in_memory and swaps == 0:
-        note = f"The age identity is in memory-backed storage ({_mount_of(chosen)[1]} at {chosen}) and no swap is active: it never reaches a disk; deleting it is a cryptographic erase."
+        note = (f"The age identity is in memory-backed storage ({_mount_of(chosen)[1]} at {chosen}) and no swap is active: "
+                "it never reaches a disk; deleting it is a cryptographic erase.")
     elif in_memory:
         note = (f"The age identity is in memory-backed storage ({chosen}), but {swaps} swap area(s) are active: under "
                 "memory pressure its page could be written to swap. Residual risk: unless swap is encrypted, the key "
@@ -277,7 +306,8 @@ def read_record(state_dir: str, copy_id: str) -> dict[str, t.Any]:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except FileNotFoundError:
-        raise CopyError("find the copy", f"there is no copy {copy_id} in {copies_dir(state_dir)}", "List the copies with the ssh_guard playbook or pass another copy_id", kind="not_found") from None
+        raise CopyError("find the copy", f"there is no copy {copy_id} in {copies_dir(state_dir)}",
+                        "List the copies with the ssh_guard playbook or pass another copy_id", kind="not_found") from None
     except (OSError, ValueError) as err:
         raise CopyError("read the copy's record", f"{path}: {err}", "Keep the file for the investigation", kind="bad_record") from None
     if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
@@ -470,7 +500,8 @@ def copy_database(
     store = key_store(key_base)
     lease = sw.read_lease(lease_path)
     if lease is None or lease.get("state") != "open" or not sw.is_live(lease):
-        raise CopyError("start the copy", f"no open SSH window at {lease_path}", "Open the window first (ttahub.ops.space_ssh_window, tasks_from open)", kind="no_window")
+        raise CopyError("start the copy", f"no open SSH window at {lease_path}",
+                        "Open the window first (ttahub.ops.space_ssh_window, tasks_from open)", kind="no_window")
     folder = os.path.join(os.path.abspath(os.path.expanduser(dest_dir)), copy_id)
     final = os.path.join(folder, f"{copy_id}.pgdump.age")
     partial = final + ".partial"
@@ -511,7 +542,7 @@ def copy_database(
                 sw.detach(state_dir, lease_path, attached.pop(slot))
 
     def start(name: str, argv: list[str], **kwargs: t.Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(argv, start_new_session=True, cwd="/", **kwargs)  # pylint: disable=consider-using-with
+        proc = _popen(argv, start_new_session=True, **kwargs)
         procs[name] = proc
         attach(name, "process", pid=proc.pid, start=sw.process_start_time(proc.pid), name=name)
         return proc
@@ -532,8 +563,7 @@ def copy_database(
         tunnel = cf.spawn(["connect-to-service", "-no-client", app, service], action=f"open the tunnel to {service}")
         procs["tunnel"] = tunnel
         attach("tunnel", "process", pid=tunnel.pid, start=sw.process_start_time(tunnel.pid), name="tunnel")
-        assert tunnel.stdout is not None and tunnel.stderr is not None
-        readers["tunnel_out"], readers["tunnel_err"] = _Reader(tunnel.stdout), _Reader(tunnel.stderr)
+        readers["tunnel_out"], readers["tunnel_err"] = _Reader(_pipe(tunnel.stdout)), _Reader(_pipe(tunnel.stderr))
         for reader in (readers["tunnel_out"], readers["tunnel_err"]):
             reader.start()
         t0 = time.monotonic()
@@ -561,8 +591,10 @@ def copy_database(
         record["tools"]["server_version_num"] = server_num
         if local_major < server_major:
             raise CopyError(f"dump the database {creds['name']}",
-                            f"the local pg_dump is version {local_major} but the server is PostgreSQL {server_major}: an older pg_dump cannot dump a newer server",
-                            f"Install the PostgreSQL {server_major} client (Debian: apt-get install postgresql-client-{server_major}) or set pg_bin_dir to its bin folder, then run again",
+                            f"the local pg_dump is version {local_major} but the server is PostgreSQL {server_major}: "
+                            "an older pg_dump cannot dump a newer server",
+                            f"Install the PostgreSQL {server_major} client (Debian: apt-get install postgresql-client-{server_major}) "
+                            "or set pg_bin_dir to its bin folder, then run again",
                             kind="pg_dump_too_old")
         steps.add("data_copy_versions_checked", pg_dump_major=local_major, server_version_num=server_num)
 
@@ -574,20 +606,19 @@ def copy_database(
                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         enc = start("age", [tools["age"], "-r", recipient], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                     env=pg_env())
-        assert dump.stdout is not None and dump.stderr is not None and enc.stdin is not None and enc.stdout is not None and enc.stderr is not None
-        readers["dump_err"], readers["age_err"] = _Reader(dump.stderr), _Reader(enc.stderr)
+        readers["dump_err"], readers["age_err"] = _Reader(_pipe(dump.stderr)), _Reader(_pipe(enc.stderr))
         readers["dump_err"].start()
         readers["age_err"].start()
         plain = [0]
         pump_errors: list[str] = []
-        pump = threading.Thread(target=_pump, args=(dump.stdout, enc.stdin, plain, pump_errors), daemon=True)
+        pump = threading.Thread(target=_pump, args=(_pipe(dump.stdout), _pipe(enc.stdin), plain, pump_errors), daemon=True)
         pump.start()
         steps.add("data_copy_dump_started")
         digest = hashlib.sha256()
         cipher = 0
         started = last = time.monotonic()
         last_bytes = 0
-        source = enc.stdout.fileno()
+        source = _pipe(enc.stdout).fileno()
         with selectors.DefaultSelector() as sel:
             sel.register(source, selectors.EVENT_READ)
             while True:
@@ -604,9 +635,11 @@ def copy_database(
                     say(f"Dump in progress: {human(plain[0])} dumped, {human(rate)}/s, {human(cipher)} encrypted, {now - started:.0f} s")
                     last, last_bytes = now, plain[0]
                 if not alive():
-                    raise CopyError("dump the database", "the run's controller ended during the dump", "The window's watchdog cleans up", kind="controller_died")
+                    raise CopyError("dump the database", "the run's controller ended during the dump", "The window's watchdog cleans up",
+                                    kind="controller_died")
                 if now - started > dump_timeout:
-                    raise CopyError("dump the database", f"the dump took longer than {dump_timeout:.0f} s", "Raise dump_timeout or copy when the database is quieter", kind="timeout")
+                    raise CopyError("dump the database", f"the dump took longer than {dump_timeout:.0f} s",
+                                    "Raise dump_timeout or copy when the database is quieter", kind="timeout")
         pump.join(30)
         out.flush()
         os.fsync(out.fileno())
@@ -620,7 +653,8 @@ def copy_database(
                             f"pg_dump exited {dump_rc}: {' '.join(readers['dump_err'].text().split())[:500] or 'no message'}",
                             "Check the tunnel and the database; nothing was kept", kind="pg_dump_failed")
         if age_rc != 0:
-            raise CopyError("encrypt the dump", f"age exited {age_rc}: {' '.join(readers['age_err'].text().split())[:300]}", "Check the age installation", kind="age_failed")
+            raise CopyError("encrypt the dump", f"age exited {age_rc}: {' '.join(readers['age_err'].text().split())[:300]}",
+                            "Check the age installation", kind="age_failed")
         os.replace(partial, final)
         detach("partial")
         attach("ciphertext", "path", path=final)
@@ -659,9 +693,11 @@ def copy_database(
             err.events = steps.events
             raise
         if isinstance(err, (_cf.CfError, sw.WindowError)):
-            raise CopyError("copy the database", err.message if hasattr(err, "message") else str(err), "Nothing was kept; see the audit log", kind=getattr(err, "kind", "cf_error"), events=steps.events) from err
+            raise CopyError("copy the database", err.message, "Nothing was kept; see the audit log", kind=getattr(err, "kind", "cf_error"),
+                            events=steps.events) from err
         if isinstance(err, Exception):
-            raise CopyError("copy the database", f"{type(err).__name__}: {err}", "Nothing was kept; see the audit log", kind="unexpected", events=steps.events) from err
+            raise CopyError("copy the database", f"{type(err).__name__}: {err}", "Nothing was kept; see the audit log", kind="unexpected",
+                            events=steps.events) from err
         raise
     finally:
         for reader in readers.values():
@@ -782,7 +818,7 @@ def cluster_running(paths: t.Mapping[str, str], pg_ctl: str) -> bool:
     argv = [pg_ctl, "-D", paths["data"], "status"]
     if _server_user():
         argv = ["runuser", "-u", SERVER_USER, "--", *argv]
-    return subprocess.run(argv, capture_output=True, check=False, cwd="/").returncode == 0
+    return _run_quietly(argv) == 0
 
 
 def restore_copy(
@@ -803,14 +839,17 @@ def restore_copy(
     events: list[dict[str, t.Any]] = []
     warnings: list[str] = []
     if record.get("state") not in ("encrypted", "restored"):
-        raise CopyError(f"restore the copy {copy_id}", f"the copy is {record.get('state')}", "Only a complete copy can be restored; make a new one with prod_db_copy", kind="not_restorable")
+        raise CopyError(f"restore the copy {copy_id}", f"the copy is {record.get('state')}",
+                        "Only a complete copy can be restored; make a new one with prod_db_copy", kind="not_restorable")
     base = base_dir or "/dev/shm"
     in_memory = memory_backed(base) if os.path.isdir(base) else False
     if not in_memory and not allow_disk:
         raise CopyError(f"restore the copy {copy_id}", f"{base} is not memory-backed (tmpfs): the restored production data would be written to a disk",
-                        "Use a tmpfs folder (base_dir, default /dev/shm), or accept a disk-backed restore explicitly with allow_disk (-e restore_allow_disk=true)", kind="disk_refused")
+                        "Use a tmpfs folder (base_dir, default /dev/shm), or accept a disk-backed restore explicitly with allow_disk "
+                        "(-e restore_allow_disk=true)", kind="disk_refused")
     if not in_memory:
-        warnings.append(f"The restored production data are written to {base}, which is NOT memory-backed: deleting them later cannot be proven on an SSD. Wipe the copy as soon as the investigation is done.")
+        warnings.append(f"The restored production data are written to {base}, which is NOT memory-backed: deleting them later cannot be "
+                        "proven on an SSD. Wipe the copy as soon as the investigation is done.")
     tools = {name: find_tool(name, pg_bin_dir) for name in ("initdb", "pg_ctl", "pg_restore", "psql")}
     tools["age"] = find_tool("age", age_bin_dir)
     paths = cluster_paths(base, copy_id)
@@ -819,7 +858,8 @@ def restore_copy(
         return {"changed": False, "record": record, "restore": restore, "audit_events": [], "warnings": warnings}
     if os.path.exists(paths["root"]):
         raise CopyError(f"restore the copy {copy_id}", f"{paths['root']} already exists and no server runs there",
-                        f"Run the data_wipe playbook for {copy_id} (it removes the old cluster), or remove the folder, then restore again", kind="cluster_exists")
+                        f"Run the data_wipe playbook for {copy_id} (it removes the old cluster), or remove the folder, then restore again",
+                        kind="cluster_exists")
     if check_mode:
         return {"changed": True, "record": record, "restore": {"data_dir": paths["data"], "memory_backed": in_memory}, "audit_events": [], "warnings": warnings}
     ciphertext, identity = record["ciphertext_path"], record["identity_path"]
@@ -864,13 +904,12 @@ def restore_copy(
         events.append({"event": "data_restore_cluster_started", "copy_id": copy_id, "data_dir": paths["data"], "memory_backed": in_memory, "port": port})
         _psql_local(tools, paths, port, "postgres", f'CREATE DATABASE "{database}"')
         started = time.monotonic()
-        dec = subprocess.Popen([tools["age"], "-d", "-i", identity, ciphertext], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
-                               stderr=subprocess.PIPE, cwd="/", env=pg_env())
-        restore = subprocess.Popen([tools["pg_restore"], "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",  # pylint: disable=consider-using-with
-                                    "-h", paths["socket"], "-p", str(port), "-U", "postgres", "-d", database],
-                                   stdin=dec.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/", env=pg_env())
-        assert dec.stdout is not None
-        dec.stdout.close()
+        dec = _popen([tools["age"], "-d", "-i", identity, ciphertext], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, env=pg_env())
+        restore = _popen([tools["pg_restore"], "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
+                          "-h", paths["socket"], "-p", str(port), "-U", "postgres", "-d", database],
+                         stdin=dec.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=pg_env())
+        _pipe(dec.stdout).close()
         r_out, r_err = restore.communicate()
         d_err = dec.stderr.read() if dec.stderr else b""
         dec_rc = dec.wait()
@@ -909,7 +948,7 @@ def stop_cluster(paths: t.Mapping[str, str], pg_ctl: str) -> bool:
     argv = [pg_ctl, "-D", paths["data"], "-m", "immediate", "-w", "-t", "30", "stop"]
     if _server_user():
         argv = ["runuser", "-u", SERVER_USER, "--", *argv]
-    subprocess.run(argv, capture_output=True, check=False, cwd="/", timeout=60)
+    _run_quietly(argv, timeout=60)
     return True
 
 
@@ -964,7 +1003,8 @@ def wipe_copy(*, state_dir: str, copy_id: str, base_dir: str | None = None, pg_b
              "identity_memory_backed": record.get("identity_memory_backed"), "removed": done, "remaining": remaining,
              "overdue": overdue(record)}
     if remaining:
-        raise CopyError(f"wipe the copy {copy_id}", f"these remain: {', '.join(remaining)}", "Remove them by hand and run data_wipe again", kind="wipe_incomplete", events=[event])
+        raise CopyError(f"wipe the copy {copy_id}", f"these remain: {', '.join(remaining)}", "Remove them by hand and run data_wipe again",
+                        kind="wipe_incomplete", events=[event])
     record.update(state="wiped", wiped_at=_now(), wipe=done)
     write_record(state_dir, record)
     return {"changed": True, "record": record, "audit_events": [event], "removed": done, "present": present}

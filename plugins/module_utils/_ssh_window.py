@@ -210,7 +210,7 @@ def _kill_group(pid: int, start: t.Any, *, grace: float = 3.0) -> str:
             return "stopped"
         time.sleep(0.05)
     send(signal.SIGKILL)
-    for _ in range(40):
+    for _attempt in range(40):
         _reap(pid)
         if not process_alive(pid, start):
             return "killed"
@@ -386,6 +386,14 @@ def space_ssh_allowed(cf: _cf.CfClient, space: str) -> bool:
     return _cf.parse_space_ssh_allowed(result.stdout)
 
 
+def default_state_dir() -> str:
+    """``$XDG_STATE_HOME/ttahub-ops`` or ``~/.local/state/ttahub-ops``: where ``ops_state_dir`` points by default."""
+    base = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "ttahub-ops")
+
+
 def _now() -> tuple[float, str]:
     return time.time(), _audit.utc_now()
 
@@ -429,7 +437,8 @@ def open_window(
         others = [(p, lease) for p, lease in leases(state_dir, space) if is_live(lease)]
         allowed = space_ssh_allowed(cf, space)
         if allowed and not others:
-            events.append({"event": "ssh_window_suspicious", "space": space, "detail": "SSH was already allowed and no live window of ttahub.ops covers it", "action_taken": "none: left as found"})
+            events.append({"event": "ssh_window_suspicious", "space": space, "action_taken": "none: left as found",
+                           "detail": "SSH was already allowed and no live window of ttahub.ops covers it"})
             raise WindowError(
                 f"open the SSH window of space {space}",
                 "SSH is already allowed in the space and no live window of ttahub.ops covers it: someone allowed it "
@@ -487,7 +496,7 @@ def open_window(
             write_lease(path, lease)
             events.append({"event": "ssh_window_joined", "space": space, "window_id": window_id,
                            "deadline": lease["deadline"], "watchdog_pid": watchdog["pid"],
-                           "shared_with": [other.get("window_id") for _, other in others]})
+                           "shared_with": [other.get("window_id") for _path, other in others]})
             return {"changed": True, "lease": lease, "allowed_before": True, "path": path, "audit_events": events}
         # From here SSH may be allowed: the window counts as open from the moment allow-space-ssh starts.
         allow_epoch, allow_started = _now()
@@ -499,7 +508,7 @@ def open_window(
             _cf.parse_space_ssh_toggle(result.stdout)
         except _cf.CfError as err:
             allow_error = err
-        _, allowed_at = _now()
+        allowed_at = _now()[1]
         lease["allowed_at"] = allowed_at
         write_lease(path, lease)
     if allow_error is not None:
@@ -620,7 +629,7 @@ def close_window(
                     _cf.parse_space_ssh_toggle(result.stdout)
                 except _cf.CfError as err:
                     event["disallow_error"] = err.message
-                _, closed_at = _now()
+                closed_at = _now()[1]
                 allowed = space_ssh_allowed(client, space)
             except _cf.CfError as err:
                 lease["close_error"] = err.message
@@ -634,7 +643,7 @@ def close_window(
                     kind="close_failed",
                     events=[dict(event, event="ssh_window_close_failed", error=err.message)],
                 ) from err
-            _, verified_at = _now()
+            verified_at = _now()[1]
             event.update(disallowed=True, disallow_requested_at=disallow_requested_at, closed_at=closed_at,
                          verified_at=verified_at, ssh_allowed_after=allowed,
                          seconds_open=round(time.time() - float(lease.get("opened_epoch") or started), 3))
@@ -655,7 +664,7 @@ def close_window(
                      close_reason=reason, closed_by=by, cleanup=cleaned)
         retired = _retire(path, lease)
         if remove_session:
-            same_run = [o for _, o in leases(state_dir) if o.get("run_id") == lease.get("run_id")]
+            same_run = [o for _path, o in leases(state_dir) if o.get("run_id") == lease.get("run_id")]
             if not same_run and lease.get("cf_home"):
                 with contextlib.suppress(_cf.CfError, OSError):
                     if _cf.remove_cf_home(lease["cf_home"]):
@@ -725,7 +734,8 @@ def spawn_watchdog(lease_path: str, *, environ: t.Mapping[str, str] | None = Non
     is armed. Returns its pid and start time."""
     env = dict(os.environ if environ is None else environ)
     env.pop("PYTHONPATH", None)
-    proc = subprocess.Popen(  # pylint: disable=consider-using-with
+    # Not run_command: the watchdog must outlive the module, in its own session, with no pipe Ansible waits on.
+    proc = subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
         [sys.executable, "-c", BOOTSTRAP, "watch", lease_path],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -735,7 +745,8 @@ def spawn_watchdog(lease_path: str, *, environ: t.Mapping[str, str] | None = Non
         cwd="/",
         env=env,
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    if proc.stdin is None or proc.stdout is None:
+        raise WindowError("arm the SSH window's watchdog", "its pipes are missing", "Report this bug", kind="watchdog_failed")
     try:
         proc.stdin.write((json.dumps(_sources()) + "\n").encode("utf-8"))
         proc.stdin.close()
@@ -842,4 +853,4 @@ def watchdog_main(argv: t.Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(watchdog_main(sys.argv[1:]))
+    sys.exit(watchdog_main(sys.argv[1:]))  # pylint: disable=ansible-bad-function  # a program of its own, not a module

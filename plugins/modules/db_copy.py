@@ -31,9 +31,22 @@ version_added: 0.1.0
 extends_documentation_fragment:
   - ttahub.ops._cf
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.conn
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
+  async:
+    support: none
+  become:
+    support: none
+  bypass_host_loop:
+    support: none
+  connection:
+    support: none
+    details: Everything runs on the controller (the play runs on localhost).
+  delegation:
+    support: none
   check_mode:
     support: full
     details: Does nothing and reports that it would copy.
@@ -169,7 +182,9 @@ record_path:
   type: str
   sample: /home/op/.local/state/ttahub-ops/copies/ttahub-prod-20261128T140311Z-a1b2c3.json
 audit_events:
-  description: One event per step (key created, tunnel open, versions checked, dump started and finished, tunnel stopped, key deleted, stored) or C(data_copy_failed).
+  description:
+    - One event per step (key created, tunnel open, versions checked, dump started and finished, tunnel stopped, key
+      deleted, stored) or C(data_copy_failed).
   returned: always
   type: list
   elements: dict

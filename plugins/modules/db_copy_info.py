@@ -61,21 +61,14 @@ audit_events:
   sample: []
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy
+from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec={"state_dir": {"type": "path"}}, supports_check_mode=True)
-    state_dir = module.params["state_dir"]
-    if not state_dir:
-        base = os.environ.get("XDG_STATE_HOME", "")
-        if not os.path.isabs(base):
-            base = os.path.join(os.path.expanduser("~"), ".local", "state")
-        state_dir = os.path.join(base, "ttahub-ops")
+    state_dir = module.params["state_dir"] or _ssh_window.default_state_dir()
     copies = [_dbcopy.summary(record) for record in _dbcopy.list_records(state_dir)]
     late = [c for c in copies if c["overdue"]]
     events = [{"event": "data_copy_overdue", "copy_id": c["copy_id"], "state": c["state"], "deadline": c["deadline"],

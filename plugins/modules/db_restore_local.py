@@ -128,18 +128,10 @@ audit_events:
   sample: [{"event": "data_restored", "rows": 1750}]
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy
-
-
-def default_state_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops")
+from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
 
 
 def newest_restorable(state_dir: str) -> str:
@@ -166,7 +158,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    state_dir = p["state_dir"] or default_state_dir()
+    state_dir = p["state_dir"] or _ssh_window.default_state_dir()
     if not p["database"].replace("_", "").isalnum():
         module.fail_json(msg=f"Failed to restore the copy: database name {p['database']!r} is not letters, digits and underscores. Pass another name.")
     try:

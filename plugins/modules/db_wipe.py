@@ -69,18 +69,10 @@ audit_events:
   sample: [{"event": "data_copy_wiped", "key_destroyed": true}]
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy
-
-
-def default_state_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops")
+from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
 
 
 def main() -> None:
@@ -97,7 +89,7 @@ def main() -> None:
     if bool(p["copy_id"]) == p["all"]:
         module.fail_json(msg="Failed to choose what to wipe: pass either copy_id or all=true (not both, not neither). "
                              "The ssh_guard playbook lists the copies.")
-    state_dir = p["state_dir"] or default_state_dir()
+    state_dir = p["state_dir"] or _ssh_window.default_state_dir()
     if p["all"]:
         ids = [r["copy_id"] for r in _dbcopy.list_records(state_dir) if r.get("state") != "wiped"]
     else:

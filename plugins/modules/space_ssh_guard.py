@@ -110,20 +110,12 @@ audit_events:
   sample: [{"event": "ssh_guard_checked", "space": "ttahub-prod", "allowed": false}]
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _audit
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
 from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfError, cf_argument_spec, client_from_module
-
-
-def default_state_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops")
 
 
 def body(module: AnsibleModule, cf: CfClient, state_dir: str) -> dict:
@@ -182,7 +174,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    state_dir = module.params["state_dir"] or default_state_dir()
+    state_dir = module.params["state_dir"] or sw.default_state_dir()
     try:
         result = body(module, client_from_module(module), state_dir)
     except CfError as err:

@@ -172,7 +172,9 @@ closed:
   returned: state is closed
   type: list
   elements: dict
-  sample: [{"window_id": "3f2c0a9d81b44e7a", "opened_at": "2026-11-28T14:03:11.123456Z", "closed_at": "2026-11-28T14:09:52.870112Z", "ssh_allowed_after": false}]
+  sample:
+    - {"window_id": "3f2c0a9d81b44e7a", "opened_at": "2026-11-28T14:03:11.123456Z", "closed_at": "2026-11-28T14:09:52.870112Z",
+       "ssh_allowed_after": false}
 ssh_allowed:
   description: Whether SSH is allowed in the space after the task, as C(cf space-ssh-allowed) says.
   returned: state is closed
@@ -194,13 +196,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ttahub.ops.plugins.module_utils import _audit
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
 from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfError, cf_argument_spec, client_from_module, new_run_id
-
-
-def default_state_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops")
 
 
 def operator_name(module: AnsibleModule) -> str:
@@ -290,7 +285,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    state_dir = module.params["state_dir"] or default_state_dir()
+    state_dir = module.params["state_dir"] or sw.default_state_dir()
     run_id = new_run_id()
     try:
         cf = client_from_module(module)

@@ -32,7 +32,7 @@ def echo_server() -> tuple[socket.socket, int]:
     def serve() -> None:
         while True:
             try:
-                conn, _ = server.accept()
+                conn = server.accept()[0]
             except OSError:
                 return
             with conn:
@@ -77,7 +77,7 @@ def test_forwards_to_the_database_and_leaves_its_key_when_signalled(ttahub: Rehe
             "created_at": 0.0, "updated_at": 0.0}
     proc = subprocess.Popen([str(CF), "connect-to-service", "-no-client", APP, SI], env=ttahub.env, text=True,  # pylint: disable=consider-using-with
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines = [proc.stdout.readline() for _ in range(12)]
+    lines = [proc.stdout.readline() for _line in range(12)]
     block = "".join(lines)
     assert lines[:4] == ["Finding the service instance details...\n", "Setting up SSH tunnel...\n", "SSH tunnel created.\n",
                          "Skipping call to client CLI. Connection information:\n"]
@@ -103,7 +103,7 @@ def test_a_tunnel_that_ends_by_itself_deletes_its_key(ttahub: Rehearsal) -> None
     proc = subprocess.Popen([str(CF), "connect-to-service", "-no-client", APP, SI], env=ttahub.env, text=True,  # pylint: disable=consider-using-with
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     while "Leave this terminal open" not in proc.stdout.readline():
-        pass
+        continue
     time.sleep(0.1)
     connect.end_tunnels(ttahub.home)
     assert proc.wait(10) == 0
