@@ -5,13 +5,13 @@
   calls [--home DIR] [--json]            print the cf call log
   passcode [--user USER]                 a one-time SSO passcode for ``cf login --sso-passcode``
   revoke-tokens USER                     the user's next cf call fails with the token-expired message
-  fault add --action fail|hang|garbage|latency [--match CMD] [--argv-contains S] [--nth N] [--times N|0]
-            [--stderr TEXT] [--exit-code N] [--latency-ms N] [--apply]
+  fault add --action fail|hang|garbage|latency|respond [--match CMD] [--argv-contains S] [--nth N] [--times N|0]
+            [--stderr TEXT] [--stdout TEXT] [--exit-code N] [--latency-ms N] [--apply]
   fault latency MS | fault clear | fault list
   task-behaviour COMMAND [--seconds S|never] [--result SUCCEEDED|FAILED] [--reason TEXT] [--log LINE]...
   clock advance SECONDS
   ssh-proxy [--host H] [--port N] [--fingerprint FP]
-  postgres start|stop|status|seed [--scale N] [--marker TEXT]   the rehearsal PostgreSQL (rehearsal.postgres)
+  postgres start|stop|status|seed|destroy [--scale N] [--marker TEXT]   the rehearsal PostgreSQL (rehearsal.postgres)
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     fault.add_argument("--nth", type=int)
     fault.add_argument("--times", type=int, default=1, help="0: unlimited")
     fault.add_argument("--stderr")
+    fault.add_argument("--stdout", help="respond: what the call prints")
     fault.add_argument("--exit-code", type=int)
     fault.add_argument("--latency-ms", type=int)
     fault.add_argument("--apply", action="store_true")
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     proxy.add_argument("--port", type=int)
     proxy.add_argument("--fingerprint")
     pg = add("postgres", "the rehearsal PostgreSQL standing in for the aws-rds databases")
-    pg.add_argument("op", choices=("start", "stop", "status", "seed"))
+    pg.add_argument("op", choices=("start", "stop", "status", "seed", "destroy"))
     pg.add_argument("--scale", type=int, default=1)
     pg.add_argument("--marker")
     return parser
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.op == "add":
             rule = faults.inject(home, match=args.match, action=args.action, nth=args.nth,
                                  times=args.times or None, stderr=args.stderr, exit_code=args.exit_code,
-                                 latency_ms=args.latency_ms, argv_contains=args.argv_contains, apply=args.apply)
+                                 latency_ms=args.latency_ms, argv_contains=args.argv_contains, apply=args.apply,
+                                 stdout=args.stdout)
             print(rule)
         elif args.op == "latency":
             faults.set_latency(home, args.value or 0)
@@ -131,6 +133,8 @@ def _postgres(home: str, args: argparse.Namespace) -> int:
             print("password: in the service's credentials (cf service-key), or rehearsal.postgres.connection()")
         elif args.op == "stop":
             print("stopped" if postgres.stop(home) else "not running")
+        elif args.op == "destroy":
+            print("removed" if postgres.destroy(home) else "no cluster")
         elif args.op == "status":
             info = postgres.status(home)
             print(json.dumps(info, indent=2, sort_keys=True))

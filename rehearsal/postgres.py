@@ -9,7 +9,8 @@ Python API (``home`` is the REHEARSAL_HOME, default ``$REHEARSAL_HOME``)::
     connection(home, service="ttahub-staging") -> the same for another service instance
     seed(home, *, scale=1, marker=None, services=None) -> {"marker", "markers", "counts": {service: {table: rows}}}
     status(home) -> {"running", "pid", "port", "data_dir", "log", "databases"}
-    stop(home)                                                        # idempotent
+    stop(home)                                                        # idempotent; the data stay
+    destroy(home)                                                     # stop and remove the cluster
     query(conn, sql) -> list[str]        # one psql -At line per row (PGPASSWORD in the environment, never argv)
     query_json(conn, sql) -> Any         # SQL that returns one json value
 
@@ -92,7 +93,8 @@ SERVER_SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "40",
     "shared_buffers": "32MB",
-    "max_wal_size": "256MB",
+    "min_wal_size": "4MB",
+    "max_wal_size": "64MB",
     "log_timezone": "'UTC'",
     "timezone": "'UTC'",
 }
@@ -369,7 +371,7 @@ def _init_cluster(home: str, state: dict[str, Any]) -> None:
             os.chown(pwfile, *_server_ids()[:2])
         argv = _server_argv([os.path.join(state["bin"], "initdb"), "-D", data, "-U", SUPERUSER,
                              "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-sync", "--encoding=UTF8",
-                             "--locale=C", "--no-instructions"])
+                             "--locale=C", "--no-instructions", "--wal-segsize=1"])
         _run(argv, what="create the rehearsal PostgreSQL cluster (initdb)", timeout=120)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -546,6 +548,22 @@ def stop(home: str | os.PathLike[str] | None = None, *, timeout: float = 30) -> 
             return False
         _shutdown(pid, _pg_dir(path_home), timeout)
         return True
+
+
+def destroy(home: str | os.PathLike[str] | None = None) -> bool:
+    """Stop the server and remove its cluster (and, as root, the ``HOME/postgres`` link and the cluster's record under
+    CLUSTERS_ROOT) and ``postgres.json``. For tests and ``make clean``: a cluster is ~60 MB. Returns whether a cluster
+    was there."""
+    path_home = _home(home)
+    stop(path_home)
+    with world_mod.locked(path_home, "postgres.lock"):
+        pg_dir = _pg_dir(path_home)
+        existed = os.path.exists(pg_dir)
+        for path in (pg_dir, pg_dir + ".home" if _is_root() else "", os.path.join(path_home, "postgres"),
+                     _state_path(path_home)):
+            if path and (os.path.islink(path) or os.path.exists(path)):
+                _remove(path)
+        return existed
 
 
 # --- the TTA Hub-shaped data ------------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def test_counts_equal_sql_in_both_log_shapes_and_deleted_records_fail_the_next_r
                   f"{len(report1['counts']['tables'])} tables, {len(report3['comparison']['differences'])} "
                   "counts changed after the deletion")
     finally:
-        postgres.stop(rh.home)
+        postgres.destroy(rh.home)
 
 
 def test_a_failed_task_and_a_task_that_never_finishes(rh):

@@ -33,7 +33,7 @@ def pg_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         postgres.seed(home, marker=MARKER)
         yield home
     finally:
-        postgres.stop(home)
+        postgres.destroy(home)
 
 
 def _sql(conn: dict[str, Any], sql: str) -> list[str]:
@@ -168,7 +168,7 @@ def test_seed_is_deterministic_and_scales(tmp_path: Path) -> None:
         with pytest.raises(postgres.PostgresError, match="no aws-rds service instance ttahub-nope"):
             postgres.seed(home, services=["ttahub-nope"])
     finally:
-        postgres.stop(home)
+        postgres.destroy(home)
 
 
 def test_stop_start_keeps_data_and_a_reseeded_world_gets_new_logins(tmp_path: Path) -> None:
@@ -189,7 +189,7 @@ def test_stop_start_keeps_data_and_a_reseeded_world_gets_new_logins(tmp_path: Pa
         with pytest.raises(postgres.PostgresError, match="authentication failed"):
             _sql({**old, "port": new["port"]}, "SELECT 1")
     finally:
-        postgres.stop(home)
+        postgres.destroy(home)
 
 
 def test_connection_before_start_and_unknown_service_fail_clearly(tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_survives_a_parent_losing_its_search_bit(tmp_path: Path) -> None:
         assert postgres.start(home)["port"] == conn["port"]
         assert postgres.status(home)["running"] is True
     finally:
-        postgres.stop(home)
+        postgres.destroy(home)
     assert postgres.status(home)["running"] is False
 
 
@@ -256,6 +256,18 @@ def test_a_cluster_whose_home_was_deleted_is_stopped_and_removed_by_the_next_sta
             assert not os.path.exists(cluster)
             assert not Path(f"/proc/{pid}").exists() or b"Z" in Path(f"/proc/{pid}/stat").read_bytes().split(b")")[-1][:3]
     finally:
-        postgres.stop(other)
+        postgres.destroy(other)
         if os.geteuid() != 0:
             os.kill(pid, 2)
+
+
+def test_destroy_removes_the_cluster(tmp_path: Path) -> None:
+    home = tmp_path / "rehearsal"
+    world_seed.seed(home)
+    postgres.start(home)
+    cluster = os.path.realpath(home / "postgres")
+    assert os.path.exists(os.path.join(cluster, "data", "PG_VERSION"))
+    assert postgres.destroy(home) is True
+    assert not os.path.exists(cluster) and not (home / "postgres").exists() and not (home / "postgres.json").exists()
+    assert postgres.status(home)["running"] is False
+    assert postgres.destroy(home) is False
