@@ -36,22 +36,25 @@ DROP_ENV = ("CF_USERNAME", "CF_PASSWORD", "CF_HOME", "TTAHUB_OPS_RUN_ID", "TTAHU
 class CopyRehearsal:
     """One rehearsal cloud with its PostgreSQL, shared by the tests of one module (one per xdist worker)."""
 
-    def __init__(self, root: pathlib.Path, *, scale: int = 1) -> None:
+    def __init__(self, root: pathlib.Path, *, scale: int = 1, database: bool = True) -> None:
         self.root = root
         self.home = root / "rehearsal"
+        self.database = database
         seed.seed(self.home)
         personas.ensure(self.home)
         self.marker = f"TTAHUB-PROD-MARKER-{secrets.token_hex(10)}"
-        postgres.start(self.home)
-        postgres.seed(self.home, scale=scale, marker=self.marker, services=[SERVICE])
+        if database:
+            postgres.start(self.home)
+            postgres.seed(self.home, scale=scale, marker=self.marker, services=[SERVICE])
+            self.source = postgres.connection(self.home, SERVICE)
         connect.set_tunnel_delay(self.home, 0.1)
         world_mod.set_app_ssh(self.home, SPACE, APP, True)  # the production app's own SSH flag; the space keeps SSH off
-        self.source = postgres.connection(self.home, SERVICE)
         policies = yaml.safe_load((INVENTORY / "group_vars" / "all" / "policies.yml").read_text())["ops_approval_policies"]
         self.attestations = policies["prod_db_copy"]["attestations"]
 
     def close(self) -> None:
-        postgres.stop(self.home)
+        if self.database:
+            postgres.stop(self.home)
 
     # -- per test ------------------------------------------------------------------------------------------------------
 
