@@ -54,7 +54,7 @@ class CopyRehearsal:
 
     def close(self) -> None:
         if self.database:
-            postgres.stop(self.home)
+            postgres.destroy(self.home)
 
     # -- per test ------------------------------------------------------------------------------------------------------
 
