@@ -45,6 +45,26 @@ GITHUB_TOKEN=$(gh_token paula-oduya-rehearsal) run "Release: the two-person rule
   BUILD_COMMIT=$($py -m rehearsal.github_api head production --home "$REHEARSAL_HOME") BUILD_TIMESTAMP=$(date -u +%Y-%m-%dT%H:%M:%SZ) \
   run "CI's deploy step: the merge commit proven approved, rolling push, migrations, every web instance up" playbooks/app_deploy.yml \
     -e app_dir="$PWD/rehearsal/app" -e app_deploy_poll_interval=0.5)
+# Production data access: the production app's own SSH flag on (a one-time change; the space keeps SSH off), the
+# three approvers sign the copy's intent, the copy, a local restore in tmpfs, the wipe, the guard. Any copy left over
+# when the rehearsal stops early is wiped on exit.
+wipe_copies() {
+  if grep -Lqs '"state": "wiped"' "$REHEARSAL_HOME"/ops/state/copies/*.json 2>/dev/null; then
+    ansible-playbook -i "$inv" playbooks/data_wipe.yml -e all=true >/dev/null 2>&1 || true
+  fi
+}
+earlier_exit_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+trap "wipe_copies; ${earlier_exit_trap}" EXIT
+rehearsal/bin/cf enable-ssh tta-smarthub-prod >/dev/null
+approvals="$REHEARSAL_HOME/approvals/prod_db_copy"
+run "Production data copy, requested: the intent the PO, the GTM and the VTL sign" playbooks/approval_request.yml \
+  -e sop=prod_db_copy -e approval_dir="$approvals" -e reason=REHEARSAL-1
+$py -m rehearsal.personas --home "$REHEARSAL_HOME" --sign "$approvals" --persona paula --persona gideon --persona vera
+run "Production data copy: SSH window, tunnel, pg_dump encrypted with age, SSH closed" playbooks/prod_db_copy.yml \
+  -e reason=REHEARSAL-1 -e ops_approvals_dir="$approvals"
+run "Production data: the copy restored in tmpfs, counted and checksummed" playbooks/data_restore_local.yml
+run "Production data: the copy wiped (key destroyed, nothing left)" playbooks/data_wipe.yml -e all=true
+run "SSH guard: no production SSH without a live window, no overdue copy" playbooks/ssh_guard.yml
 run "Verify the audit log" playbooks/audit_verify.yml
 
 echo "==> Summary"

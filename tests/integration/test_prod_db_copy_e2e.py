@@ -20,6 +20,7 @@ from tests.support.prod_db_copy import (
     copy_files,
     events,
     plaintext_on_disk,
+    wipe_copies,
 )
 
 pytestmark = pytest.mark.slow
@@ -32,9 +33,14 @@ def rehearsal(tmp_path_factory):
     r.close()
 
 
-def test_copy_restore_wipe_end_to_end(rehearsal, tmp_path):
-    r = rehearsal
-    r.reset()
+@pytest.fixture
+def r(rehearsal, tmp_path):
+    rehearsal.reset()
+    yield rehearsal
+    wipe_copies(tmp_path)
+
+
+def test_copy_restore_wipe_end_to_end(r, tmp_path):
     source = r.source_checksums()
 
     copied = r.copy(tmp_path)

@@ -27,6 +27,7 @@ from tests.support.prod_db_copy import (
     copy_files,
     events,
     wait_for,
+    wipe_copies,
 )
 
 pytestmark = [
@@ -45,9 +46,10 @@ def rehearsal(tmp_path_factory):
 
 
 @pytest.fixture
-def r(rehearsal):
+def r(rehearsal, tmp_path):
     rehearsal.reset()
-    return rehearsal
+    yield rehearsal
+    wipe_copies(tmp_path)
 
 
 def pg_bin(tmp: pathlib.Path, pg_dump: str) -> pathlib.Path:

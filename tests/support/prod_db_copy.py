@@ -10,7 +10,6 @@ import json
 import os
 import pathlib
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -213,5 +212,14 @@ def assert_closed_and_clean(r: CopyRehearsal, tmp: pathlib.Path, *, within: floa
     return {"seconds_to_clean": waited}
 
 
-def remove_tree(path: pathlib.Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def wipe_copies(tmp: pathlib.Path) -> None:
+    """After a test, whatever it did: stop and remove restored clusters, destroy identities, remove ciphertexts."""
+    from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy  # pylint: disable=import-outside-toplevel
+
+    state = str(tmp / "state")
+    for record in _dbcopy.list_records(state):
+        try:
+            _dbcopy.wipe_copy(state_dir=state, copy_id=record["copy_id"])
+        except _dbcopy.CopyError:
+            if record.get("identity_path"):
+                _dbcopy.destroy_identity(record["identity_path"])
