@@ -2,7 +2,7 @@
 """The emulated cf commands. Importing this package registers them all in ``base.COMMANDS``."""
 from __future__ import annotations
 
-from rehearsal.commands import apps, connect, curl, push, services, session, ssh, tasks  # noqa: F401  (registration)
+from rehearsal.commands import apps, cfssh, connect, curl, push, services, session, ssh, tasks  # noqa: F401  (registration)
 from rehearsal.commands.base import ALIASES, COMMANDS, resolve
 
 # Real cf v8 commands (command/common/command_list_v7.go) that the rehearsal cloud does not emulate (yet): cf answers
@@ -26,7 +26,7 @@ running-environment-variable-group running-security-groups scale security-group 
 service-brokers services set-droplet set-env set-health-check set-label set-org-default-isolation-segment
 set-org-quota set-org-role set-running-environment-variable-group set-space-isolation-segment set-space-quota
 set-space-role set-staging-environment-variable-group share-private-domain share-service space-quota space-quotas
-space-users spaces ssh stack stacks stage staging-environment-variable-group staging-security-groups start stop
+space-users spaces stack stacks stage staging-environment-variable-group staging-security-groups start stop
 unbind-route-service unbind-running-security-group unbind-security-group unbind-service unbind-staging-security-group
 uninstall-plugin unmap-route unset-env unset-label unset-org-role unset-space-quota unset-space-role
 unshare-private-domain unshare-service update-buildpack update-org-quota update-security-group update-service
