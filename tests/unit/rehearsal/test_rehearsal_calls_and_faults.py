@@ -189,9 +189,9 @@ def test_help_unknown_and_unemulated_commands(rehearsal: Rehearsal) -> None:
     assert (typo.returncode, typo.stdout) == (1, "")
     assert typo.stderr == ("'logn' is not a registered command. See 'cf help -a'\n\nDid you mean?\n"
                            "    login\n    logs\n")
-    push = rehearsal.cf("push", "my-app")
-    assert (push.returncode, push.stdout, push.stderr) == (1, "FAILED\n",
-                                                           "The rehearsal cloud does not emulate 'cf push'.\n")
+    scale = rehearsal.cf("scale", "my-app", "-i", "2")
+    assert (scale.returncode, scale.stdout, scale.stderr) == (1, "FAILED\n",
+                                                              "The rehearsal cloud does not emulate 'cf scale'.\n")
 
 
 def test_the_wrapper_runs_under_the_default_python3(rehearsal: Rehearsal) -> None:
