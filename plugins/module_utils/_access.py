@@ -24,15 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
-import json
-import os
-import re
-import tempfile
 import typing as t
 from collections.abc import Mapping
 
 from ansible_collections.ttahub.ops.plugins.module_utils._approval import ROLE_TITLES, ROLES, Roster
+from ansible_collections.ttahub.ops.plugins.module_utils._reports import ReportWriteError, safe_name, write_pair
 
 __all__ = [
     "ALLOWED_KEYS",
@@ -343,8 +339,7 @@ def utc_stamp(now: datetime.datetime | None = None) -> tuple[str, str]:
 
 def report_basename(environment: str, stamp: str) -> str:
     """``access-review-<environment>-<UTC timestamp>`` (the files add ``.json`` and ``.md``)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", environment).strip("-") or "unknown"
-    return f"access-review-{safe}-{stamp}"
+    return f"access-review-{safe_name(environment)}-{stamp}"
 
 
 def _cell(value: t.Any) -> str:
@@ -414,51 +409,10 @@ def render_markdown(report: Mapping[str, t.Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_new(path: str, data: bytes) -> None:
-    """Write ``path`` whole or not at all, never over an existing file."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".access-review-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
-
-
 def write_report(report: Mapping[str, t.Any], directory: str, stamp: str) -> dict[str, str]:
     """Write ``<basename>.json`` and ``.md`` (mode 0600) into ``directory``; both or neither. Returns their paths
     and the JSON file's SHA-256."""
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    except OSError as exc:
-        raise AccessError("write the access review report", f"cannot create {directory} ({exc.strerror})",
-                          "Set ops_reports_dir to a folder you can write") from None
-    body = (json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    text = render_markdown(report).encode("utf-8")
-    base = report_basename(str(report["environment"]), stamp)
-    for attempt in range(100):
-        name = base if attempt == 0 else f"{base}-{attempt}"
-        json_path = os.path.join(directory, name + ".json")
-        md_path = os.path.join(directory, name + ".md")
-        if os.path.exists(json_path) or os.path.exists(md_path):
-            continue
-        try:
-            _write_new(json_path, body)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise AccessError("write the access review report", f"cannot write {json_path} ({exc.strerror})",
-                              "Set ops_reports_dir to a folder you can write") from None
-        try:
-            _write_new(md_path, text)
-        except OSError as exc:
-            os.unlink(json_path)
-            raise AccessError("write the access review report", f"cannot write {md_path} ({exc.strerror})",
-                              "Set ops_reports_dir to a folder you can write") from None
-        return {"json": json_path, "markdown": md_path, "sha256": hashlib.sha256(body).hexdigest()}
-    raise AccessError("write the access review report", f"{base}.json and 99 others exist in {directory}",
-                      "Move old reports away")
+        return write_pair(directory, report_basename(str(report["environment"]), stamp), report, render_markdown(report))
+    except ReportWriteError as exc:
+        raise AccessError("write the access review report", exc.cause, exc.fix) from None

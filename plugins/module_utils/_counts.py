@@ -32,6 +32,8 @@ import os
 import re
 import typing as t
 
+from ansible_collections.ttahub.ops.plugins.module_utils._reports import ReportWriteError, safe_name, write_pair
+
 __all__ = [
     "CountsError",
     "DEFAULT_MAX_DECREASE_PERCENT",
@@ -411,20 +413,16 @@ def utc_stamp(now: datetime.datetime | None = None) -> tuple[str, str]:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ"), now.strftime("%Y%m%dT%H%M%SZ")
 
 
-def _safe(environment: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", environment).strip("-") or "unknown"
-
-
 def report_basename(environment: str, stamp: str) -> str:
     """``audit-counts-<environment>-<UTC timestamp>`` (the files add ``.json`` and ``.md``)."""
-    return f"audit-counts-{_safe(environment)}-{stamp}"
+    return f"audit-counts-{safe_name(environment)}-{stamp}"
 
 
 def find_previous(directory: str, environment: str) -> str | None:
     """The newest ``audit-counts-<environment>-<stamp>[-n].json`` in DIRECTORY, or None."""
     if not directory or not os.path.isdir(directory):
         return None
-    pattern = re.compile(r"^audit-counts-" + re.escape(_safe(environment)) + r"-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$")
+    pattern = re.compile(r"^audit-counts-" + re.escape(safe_name(environment)) + r"-(\d{8}T\d{6}Z)(?:-(\d+))?\.json$")
     found = []
     for name in os.listdir(directory):
         match = pattern.match(name)
@@ -547,43 +545,10 @@ def render_markdown(report: t.Mapping[str, t.Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_new(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-    except BaseException:
-        os.unlink(path)
-        raise
-
-
 def write_report(report: t.Mapping[str, t.Any], directory: str, stamp: str) -> dict[str, str]:
     """Write ``<basename>.json`` and ``.md`` (mode 0600) into DIRECTORY, both or neither. Returns their paths and the
     JSON file's SHA-256."""
-    what = "write the audit counts report"
-    fix = "Set ops_reports_dir to a folder you can write"
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    except OSError as exc:
-        raise CountsError(what, f"cannot create {directory} ({exc.strerror})", fix) from None
-    body = (json.dumps(report, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    text = render_markdown(report).encode("utf-8")
-    base = report_basename(str(report["environment"]), stamp)
-    for attempt in range(100):
-        name = base if attempt == 0 else f"{base}-{attempt}"
-        json_path, md_path = os.path.join(directory, name + ".json"), os.path.join(directory, name + ".md")
-        if os.path.exists(json_path) or os.path.exists(md_path):
-            continue
-        try:
-            _write_new(json_path, body)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise CountsError(what, f"cannot write {json_path} ({exc.strerror})", fix) from None
-        try:
-            _write_new(md_path, text)
-        except OSError as exc:
-            os.unlink(json_path)
-            raise CountsError(what, f"cannot write {md_path} ({exc.strerror})", fix) from None
-        return {"json": json_path, "markdown": md_path, "sha256": hashlib.sha256(body).hexdigest()}
-    raise CountsError(what, f"100 reports named {base} already exist in {directory}", "Move old reports away")
+        return write_pair(directory, report_basename(str(report["environment"]), stamp), report, render_markdown(report))
+    except ReportWriteError as exc:
+        raise CountsError("write the audit counts report", exc.cause, exc.fix) from None

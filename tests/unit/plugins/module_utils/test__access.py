@@ -12,7 +12,7 @@ import stat
 import pytest
 import yaml
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _access
+from ansible_collections.ttahub.ops.plugins.module_utils import _access, _reports
 from ansible_collections.ttahub.ops.plugins.module_utils._approval import load_roster
 
 ORG = "hhs-acf-ohs-tta"
@@ -162,7 +162,7 @@ def test_reports_are_written_whole_private_and_never_over_another(tmp_path):
 
 def test_a_report_that_cannot_be_written_leaves_nothing(tmp_path, monkeypatch):
     calls = []
-    real = _access._write_new
+    real = _reports._write_new
 
     def failing(path, data):
         calls.append(path)
@@ -170,7 +170,7 @@ def test_a_report_that_cannot_be_written_leaves_nothing(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied")
         real(path, data)
 
-    monkeypatch.setattr(_access, "_write_new", failing)
+    monkeypatch.setattr(_reports, "_write_new", failing)
     with pytest.raises(_access.AccessError) as err:
         _access.write_report(report(), str(tmp_path), "20261128T140000Z")
     assert "Failed to write the access review report: cannot write" in str(err.value)
