@@ -33,4 +33,7 @@ bench: setup
 	@bash scripts/bench.sh
 
 clean:
+	-$(VENV)/bin/python -m rehearsal postgres destroy 2>/dev/null
+	-$(VENV)/bin/python -m rehearsal.ssh_proxy stop 2>/dev/null
+	-$(VENV)/bin/python -m rehearsal.github_api stop 2>/dev/null
 	rm -rf $(VENV) .venv-py311 .collections .ansible tests/output rehearsal/.state
