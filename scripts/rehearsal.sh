@@ -64,6 +64,21 @@ run "Production data copy: SSH window, tunnel, pg_dump encrypted with age, SSH c
   -e reason=REHEARSAL-1 -e ops_approvals_dir="$approvals"
 run "Production data: the copy restored in tmpfs, counted and checksummed" playbooks/data_restore_local.yml
 run "Production data: the copy wiped (key destroyed, nothing left)" playbooks/data_wipe.yml -e all=true
+# File retrieval and SSH access through the rehearsal SSH proxy (cloud.gov's ssh.fr.cloud.gov:2222 stand-in).
+echo "==> Starting the rehearsal SSH proxy"
+$py -m rehearsal.ssh_proxy start --home "$REHEARSAL_HOME" >/dev/null
+stop_ssh_proxy() { $py -m rehearsal.ssh_proxy stop --home "$REHEARSAL_HOME" >/dev/null 2>&1 || true; }
+earlier_exit_trap=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+trap "stop_ssh_proxy; ${earlier_exit_trap}" EXIT
+retrieval=(-e remote_path=/home/vcap/app/logs -e dest="$REHEARSAL_HOME/retrieved" -e instance=1 -e force=true)
+approvals="$REHEARSAL_HOME/approvals/scp_retrieve"
+run "File retrieval, requested: the intent the PO, the GTM and the VTL sign" playbooks/approval_request.yml \
+  -e sop=scp_retrieve -e approval_dir="$approvals" "${retrieval[@]}"
+$py -m rehearsal.personas --home "$REHEARSAL_HOME" --sign "$approvals" --persona paula --persona gideon --persona vera
+run "File retrieval in production: SSH window, sftp with a pinned host key and one code per connection, SSH closed" \
+  playbooks/scp_retrieve.yml "${retrieval[@]}" -e ops_approvals_dir="$approvals"
+run "SSH access outside production (staging): space and app SSH on, one command through cf ssh" playbooks/ssh_access.yml \
+  -e cf_space=ttahub-staging -e cf_app=tta-smarthub-staging -e ops_production=false -e "command='ls -l app/reports'"
 run "SSH guard: no production SSH without a live window, no overdue copy" playbooks/ssh_guard.yml
 run "Verify the audit log" playbooks/audit_verify.yml
 
