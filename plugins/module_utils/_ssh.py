@@ -41,6 +41,7 @@ __all__ = [
     "SshWorkspace",
     "classify_cf_ssh",
     "classify_ssh_failure",
+    "executable_base_dir",
     "find_tool",
     "key_fingerprints",
     "parse_endpoint",
@@ -311,6 +312,18 @@ def _unquote(quoted: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def executable_base_dir() -> str:
+    """Where the askpass helper can run: memory-backed when possible, but not on a ``noexec`` mount (hardened
+    /dev/shm); the helper holds no secret, its folder is private."""
+    for candidate in (session_base_dir(), tempfile.gettempdir(), os.path.expanduser("~")):
+        try:
+            if not os.statvfs(candidate).f_flag & getattr(os, "ST_NOEXEC", 0):
+                return candidate
+        except OSError:
+            continue
+    return tempfile.gettempdir()
+
+
 class SshWorkspace:
     """A private 0700 folder holding the askpass helper, the pinned known_hosts and batch files; removed on exit.
 
@@ -319,7 +332,7 @@ class SshWorkspace:
 
     def __init__(self, host: str, port: int, keytype: str, key_b64: str, *, base_dir: str | None = None) -> None:
         self.host, self.port, self.keytype = host, port, keytype
-        self.path = tempfile.mkdtemp(prefix="ttahub-ops-ssh-", dir=base_dir or session_base_dir())
+        self.path = tempfile.mkdtemp(prefix="ttahub-ops-ssh-", dir=base_dir or executable_base_dir())
         os.chmod(self.path, 0o700)
         self.askpass = self._write("askpass", ASKPASS_SCRIPT, 0o700)
         self.known_hosts = self._write("known_hosts", f"{HOST_ALIAS} {keytype} {key_b64}\n", 0o600)

@@ -68,7 +68,8 @@ def _scan(host: str, port: int) -> list[tuple[str, str, bytes]]:
 
 def _private_dir() -> str:
     for base in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm", None):
-        if base is None or (os.path.isdir(base) and os.access(base, os.W_OK)):
+        if base is None or (os.path.isdir(base) and os.access(base, os.W_OK)
+                            and not os.statvfs(base).f_flag & getattr(os, "ST_NOEXEC", 0)):
             path = tempfile.mkdtemp(prefix="rehearsal-cf-ssh-", dir=base)
             os.chmod(path, 0o700)
             return path

@@ -216,3 +216,18 @@ def test_workspace_is_private_holds_no_code_and_goes_away(tmp_path):
         assert "StrictHostKeyChecking=no" not in joined and code not in joined
         path = ws.path
     assert not os.path.exists(path)
+
+
+def test_the_helper_never_lands_on_a_noexec_mount(monkeypatch, tmp_path):
+    shm, other = str(tmp_path / "shm"), str(tmp_path / "tmp")
+    monkeypatch.setattr(_ssh, "session_base_dir", lambda: shm)
+    monkeypatch.setattr(_ssh.tempfile, "gettempdir", lambda: other)
+    real = os.statvfs
+
+    class NoExec:
+        f_flag = os.ST_NOEXEC
+
+    monkeypatch.setattr(_ssh.os, "statvfs", lambda path: NoExec() if path == shm else real(tmp_path))
+    assert _ssh.executable_base_dir() == other
+    monkeypatch.setattr(_ssh.os, "statvfs", lambda path: real(tmp_path))
+    assert _ssh.executable_base_dir() == shm
