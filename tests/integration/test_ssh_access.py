@@ -125,3 +125,32 @@ def test_cf_ssh_errors_name_the_fix(proxy, tmp_path, monkeypatch, capsys):
     got = run_main(cf_instance_command, {**args, "command": "true"}, capsys)
     assert got["failed"] and got["error_kind"] == "host_key_mismatch"
     assert not [e for e in cloud.events() if e["event"] == "session"], "nothing ran on the instance"
+
+
+def test_in_production_with_signed_approvals_the_command_runs_inside_a_window_that_closes(rh):
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+
+    subprocess.run([sys.executable, "-m", "rehearsal.personas", "--home", str(rh.home)], env=rh.env, check=True,
+                   capture_output=True)
+    world_mod.set_app_ssh(rh.home, "ttahub-prod", "tta-smarthub-prod", True)  # on, as on cloud.gov (see scp tests)
+    rh.operator_login(space="ttahub-prod")
+    approvals = rh.tmp / "approvals"
+    command = ("-e", "command='cat app/reports/instance.txt'")
+    state = ("-e", f"ops_state_dir={rh.tmp / 'state'}")
+    run = rh.playbook("playbooks/approval_request.yml", "-e", "sop=ssh_access", "-e", f"approval_dir={approvals}",
+                      *command, *state)
+    assert run.returncode == 0, run.stdout[-3000:]
+    subprocess.run([sys.executable, "-m", "rehearsal.personas", "--home", str(rh.home), "--sign", str(approvals),
+                    "--persona", "paula", "--persona", "gideon", "--persona", "vera"], env=rh.env, check=True,
+                   capture_output=True)
+    run = rh.playbook("playbooks/ssh_access.yml", *command, *state, "-e", f"ops_approvals_dir={approvals}")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert '"stdout": "tta-smarthub-prod web instance 0\\n"' in run.stdout
+    argvs = [c["argv"] for c in rh.calls()]
+    opened = argvs.index(["allow-space-ssh", "ttahub-prod"])
+    ran = next(i for i, a in enumerate(argvs) if a[0] == "ssh")
+    closed = argvs.index(["disallow-space-ssh", "ttahub-prod"])
+    assert opened < ran < closed and ["enable-ssh", "tta-smarthub-prod"] not in argvs
+    assert space(rh, "ttahub-prod")["allow_ssh"] is False
+    assert _audit.verify(str(rh.audit_log)).ok
