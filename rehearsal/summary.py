@@ -16,8 +16,10 @@ import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 EVIDENCE = (
-    "approval_gate_passed", "approval_gate_failed", "space_ssh_allowed", "space_ssh_disallowed",
-    "ssh_window_opened", "ssh_window_closed", "copy_encrypted", "copy_wiped",
+    "approval_gate_passed", "approval_gate_failed", "release_gate_passed", "release_merged", "app_pushed",
+    "deployment_canceled", "space_ssh_allowed", "space_ssh_disallowed", "ssh_window_opened", "ssh_window_closed",
+    "ssh_window_suspicious", "ssh_guard_disallowed", "instance_file_copied", "instance_command_run",
+    "data_copy_dump_finished", "data_restored", "data_copy_wiped", "audit_counts_completed", "access_review_completed",
 )
 
 
