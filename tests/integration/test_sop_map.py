@@ -166,6 +166,26 @@ def test_removing_a_step_from_a_page_fails(copy):
     assert check_sop_map(copy) == ["step access-control: docs/sops/access_review.md maps it to no task of access_review"]
 
 
+def test_removing_the_window_from_the_copy_fails(copy):
+    """The production data copy without its `cf allow-space-ssh` step: both its rows go, and the step is unmapped."""
+    page = copy / SOPS / "prod_db_copy.md"
+    lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith("| `db-allow-ssh`")]
+    assert len(lines) - len(kept) == 2
+    page.write_text("".join(kept), encoding="utf-8")
+    assert check_sop_map(copy) == ["step db-allow-ssh: docs/sops/prod_db_copy.md maps it to no task of prod_db_copy"]
+
+
+def test_renaming_a_mapped_role_task_fails(copy):
+    tasks = copy / "roles" / "space_ssh_window" / "tasks" / "close.yml"
+    text = tasks.read_text(encoding="utf-8")
+    tasks.write_text(text.replace("- name: Disable space ssh access (cf disallow-space-ssh)", "- name: Close the window"),
+                     encoding="utf-8")
+    assert check_sop_map(copy) == [
+        "docs/sops/prod_db_copy.md: task 'Disable space ssh access (cf disallow-space-ssh) and check that it is disallowed' "
+        "not found in roles/space_ssh_window/tasks/close.yml"]
+
+
 def test_renaming_a_mapped_task_fails(copy):
     playbook = copy / "playbooks" / "access_review.yml"
     text = playbook.read_text(encoding="utf-8")
@@ -180,8 +200,9 @@ def test_a_seed_sentence_no_step_covers_fails(copy):
     spec = yaml.safe_load(steps.read_text(encoding="utf-8"))
     spec["steps"] = [s for s in spec["steps"] if s["id"] != "db-backup"]
     steps.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    assert check_sop_map(copy) == ["the seed says 'Follow cloud.gov db backup steps', which no step and no context entry "
-                                   "of steps.yml covers"]
+    assert check_sop_map(copy) == [
+        "the seed says 'Follow cloud.gov db backup steps', which no step and no context entry of steps.yml covers",
+        "docs/sops/prod_db_copy.md: unknown seed step 'db-backup'"]
 
 
 def test_a_procedure_without_its_page_fails_unless_pending(copy):
