@@ -26,6 +26,7 @@ options:
   cf_timeout:
     description:
       - Seconds each C(cf) call may take; a call still running then is stopped with its children and the task fails.
+      - When the task does not set it, E(TTAHUB_OPS_CF_TIMEOUT) replaces the default.
     type: int
     default: 120
 notes:

@@ -28,6 +28,11 @@ import uuid
 from urllib.parse import urlsplit
 
 try:
+    from ansible.module_utils.basic import env_fallback
+except ImportError:  # pragma: no cover - the SSH watchdog runs this file without Ansible's argument specs
+    env_fallback = None
+
+try:
     import jmespath
     from jmespath.exceptions import JMESPathError
 
@@ -47,7 +52,11 @@ __all__ = [
     "CfError",
     "CfResult",
     "cf_argument_spec",
+    "check_api_path",
+    "check_arguments",
+    "check_name",
     "classify_failure",
+    "is_cf_name",
     "parse_app_processes",
     "parse_app_ssh_toggle",
     "parse_guid",
@@ -65,6 +74,8 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 120
+# Overrides the default of cf_timeout for every cf call of a run (a slow network, or a rehearsal of hung calls).
+TIMEOUT_ENV = "TTAHUB_OPS_CF_TIMEOUT"
 INSTALL_HINT = (
     "Install the cf CLI v8 (https://docs.cloudfoundry.org/cf-cli/install-go-cli.html, Debian/Ubuntu package cf8-cli) "
     "or set ops_cf_cli (module option cf_cli) to its path"
@@ -77,7 +88,7 @@ LOGIN_HINT = (
 CF_COMMON_ARGS: dict[str, dict[str, t.Any]] = {
     "cf_cli": {"type": "path"},
     "cf_home": {"type": "path", "required": True},
-    "cf_timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
+    "cf_timeout": {"type": "int", "default": DEFAULT_TIMEOUT, "fallback": (env_fallback, [TIMEOUT_ENV])},
 }
 
 
@@ -109,9 +120,9 @@ class CfError(Exception):
         stdout: str | None = None,
         stderr: str | None = None,
     ) -> None:
-        self.action = action
-        self.cause = cause.rstrip(". ")
-        self.hint = hint.rstrip(". ")
+        self.action = one_line(action)
+        self.cause = one_line(cause).rstrip(". ")
+        self.hint = one_line(hint).rstrip(". ")
         self.cmd = cmd
         self.rc = rc
         self.stdout = stdout
@@ -201,6 +212,20 @@ class CfDeploymentError(CfError):
 
 class CfNoDeploymentError(CfError):
     kind = "no_active_deployment"
+
+
+def one_line(text: str, longest: int = 300) -> str:
+    """Text as an error message shows it: one line, control and invisible characters escaped (a newline, NUL, an
+    escape sequence or a right-to-left override in a name cannot rewrite the message), any word longer than
+    ``longest`` characters cut."""
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+    return re.sub(r"\S{%d,}" % (longest + 1), lambda m: f"{m.group(0)[:120]}...({len(m.group(0))} characters)", text)
+
+
+def shown(value: t.Any, limit: int = 60) -> str:
+    """A value as an error names it: quoted, non-ASCII escaped (a look-alike letter shows as \\u043e), cut."""
+    text = str(value)
+    return ascii(text[:limit]) + (f"...({len(text)} characters)" if len(text) > limit else "")
 
 
 # (pattern on cf's stderr, error class, cause template, hint template). Order follows cf's own target checks
@@ -538,6 +563,102 @@ def parse_service_connect(stdout: str) -> dict[str, t.Any]:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Names on cf's command line
+# ---------------------------------------------------------------------------------------------------------------------
+
+# A Cloud Foundry name as this collection accepts it, the shape of every TTA Hub org, space, app, service instance,
+# service key and process type (hhs-acf-ohs-tta, ttahub-prod, tta-smarthub-prod, SERVICE_CONNECT, web): ASCII only, so
+# that a look-alike letter or an invisible character cannot name another object; never a leading '-' or '.', so that a
+# name is never read as a cf option or a path; no shell metacharacter, space or line break.
+CF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+NAME_HINT = (
+    "Use ASCII letters, digits, '-', '_' and '.', starting with a letter or a digit, at most 255 characters; "
+    "check the names given with -e and in the inventory"
+)
+# The cf commands whose arguments hold names: (flags that may come before the names, labels of the leading positional
+# names, flags after them: None takes no value, "value" any one-line value, any other string labels a name).
+_V = "value"
+_NAME_ARGS: dict[str, tuple[frozenset[str], tuple[str, ...], dict[str, str | None]]] = {
+    "app": (frozenset(), ("app name",), {"--guid": None}),
+    "ssh-enabled": (frozenset(), ("app name",), {}),
+    "enable-ssh": (frozenset(), ("app name",), {}),
+    "disable-ssh": (frozenset(), ("app name",), {}),
+    "restart": (frozenset(), ("app name",), {"--strategy": _V}),
+    "cancel-deployment": (frozenset(), ("app name",), {}),
+    "push": (frozenset(), ("app name",), {"-f": _V, "--vars-file": _V, "--var": _V, "-p": _V, "--strategy": _V}),
+    "logs": (frozenset(), ("app name",), {"--recent": None}),
+    "tasks": (frozenset(), ("app name",), {}),
+    "terminate-task": (frozenset(), ("app name",), {}),
+    "run-task": (frozenset(), ("app name",), {"--command": _V, "-c": _V, "--name": _V, "-m": _V, "-k": _V,
+                                              "--process": "process type", "--wait": None}),
+    "ssh": (frozenset(), ("app name",), {"-i": _V, "--process": "process type", "-c": _V, "--command": _V, "-T": None,
+                                         "-t": None, "-N": None, "-L": _V}),
+    "space-ssh-allowed": (frozenset(), ("space name",), {}),
+    "allow-space-ssh": (frozenset(), ("space name",), {}),
+    "disallow-space-ssh": (frozenset(), ("space name",), {}),
+    "target": (frozenset(), (), {"-o": "org name", "-s": "space name"}),
+    "service": (frozenset(), ("service instance name",), {"--guid": None}),
+    "service-keys": (frozenset(), ("service instance name",), {}),
+    "service-key": (frozenset(), ("service instance name", "service key name"), {"--guid": None, "--json": None}),
+    "create-service-key": (frozenset(), ("service instance name", "service key name"), {"-c": _V}),
+    "delete-service-key": (frozenset({"-f"}), ("service instance name", "service key name"), {"-f": None}),
+    "connect-to-service": (frozenset({"-no-client"}), ("app name", "service instance name"), {}),
+}
+
+
+def is_cf_name(value: t.Any) -> bool:
+    """Whether ``value`` is a Cloud Foundry name as this collection accepts it (CF_NAME, and no ``..``)."""
+    return isinstance(value, str) and bool(CF_NAME.match(value)) and ".." not in value
+
+
+def check_name(value: t.Any, what: str, action: str) -> str:
+    """``value`` if it is a Cloud Foundry name (see CF_NAME); raise CfUsageError naming it otherwise."""
+    if not is_cf_name(value):
+        raise CfUsageError(action, f"the {what} {shown(value)} is not a Cloud Foundry name", NAME_HINT)
+    return value
+
+
+def check_api_path(value: t.Any, action: str) -> str:
+    """An API path for ``cf curl``: absolute, printable, without spaces or a ``..`` segment."""
+    if (not isinstance(value, str) or not value.startswith("/") or not value.isprintable() or len(value) > 2048
+            or any(ch.isspace() for ch in value) or ".." in value.split("?", 1)[0].split("/")):
+        raise CfUsageError(action, f"the API path {shown(value)} is not an absolute API path",
+                           "Pass a path such as /v3/apps/GUID/processes (printable characters, no spaces, no '..')")
+    return value
+
+
+def check_arguments(args: list[str], action: str) -> None:
+    """Refuse, before cf runs, a command line that would carry anything but one-line values, or a name that is not a
+    Cloud Foundry name where cf reads a name (``_NAME_ARGS``): an injected option, path or shell text never reaches cf."""
+    for arg in args:
+        if "\x00" in arg or "\n" in arg or "\r" in arg:
+            raise CfUsageError(action, "an argument contains a NUL byte or a line break", "Check the names and paths given to the playbook")
+    if not args:
+        return
+    if args[0] == "curl" and len(args) > 1:
+        check_api_path(args[1], action)
+        return
+    grammar = _NAME_ARGS.get(args[0])
+    if grammar is None:
+        return
+    lead, labels, flags = grammar
+    index = 1
+    while index < len(args) and args[index] in lead:
+        index += 1
+    for label in labels:
+        if index < len(args):
+            check_name(args[index], label, action)
+        index += 1
+    while index < len(args):
+        kind = flags.get(args[index])
+        if kind is not None and index + 1 < len(args):
+            if kind != _V:
+                check_name(args[index + 1], kind, action)
+            index += 1
+        index += 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # The client
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -613,11 +734,7 @@ class CfClient:
         """Run ``cf <args>``. ``secret_output`` keeps stdout out of any error (ssh-code, connect-to-service)."""
         if not all(isinstance(a, str) for a in args):
             raise TypeError("cf arguments must be strings")
-        for arg in args:
-            if "\x00" in arg or "\n" in arg or "\r" in arg:
-                raise CfUsageError(
-                    action, "an argument contains a NUL byte or a line break", "Check the names and paths given to the playbook"
-                )
+        check_arguments(args, action)
         cmd = [self.binary, *args]
         limit = self.timeout if timeout is None else timeout
         self.calls += 1
@@ -656,6 +773,7 @@ class CfClient:
         piped; the caller reads them and ends it with :func:`stop_group`."""
         if not all(isinstance(a, str) and "\x00" not in a and "\n" not in a for a in args):
             raise CfUsageError(action, "an argument is not a one-line string", "Check the names given to the playbook")
+        check_arguments(args, action)
         cmd = [self.binary, *args]
         self.calls += 1
         try:

@@ -69,9 +69,9 @@ class CopyError(Exception):
     """A step of the copy, restore or wipe that failed. ``str()``: "Failed to <verb> <object>: <cause>. <what to do>"."""
 
     def __init__(self, action: str, cause: str, hint: str = "", *, kind: str = "copy_error", events: list[dict[str, t.Any]] | None = None) -> None:
-        self.action = action
-        self.cause = cause.rstrip(". ")
-        self.hint = hint.rstrip(". ")
+        self.action = _cf.one_line(action)
+        self.cause = _cf.one_line(cause).rstrip(". ")
+        self.hint = _cf.one_line(hint).rstrip(". ")
         self.kind = kind
         self.events = list(events or [])
         super().__init__(self.message)

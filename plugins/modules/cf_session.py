@@ -57,7 +57,9 @@ options:
     description: Path of the C(cf) executable; when not set, C(cf) is searched on E(PATH).
     type: path
   cf_timeout:
-    description: Seconds each C(cf) call may take.
+    description:
+      - Seconds each C(cf) call may take.
+      - When the task does not set it, E(TTAHUB_OPS_CF_TIMEOUT) replaces the default.
     type: int
     default: 120
 notes:
@@ -141,6 +143,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
+    CF_COMMON_ARGS,
     CfClient,
     CfError,
     CfNotLoggedInError,
@@ -236,7 +239,7 @@ def main() -> None:
             "cf_home": {"type": "path"},
             "base_dir": {"type": "path"},
             "cf_cli": {"type": "path"},
-            "cf_timeout": {"type": "int", "default": 120},
+            "cf_timeout": dict(CF_COMMON_ARGS["cf_timeout"]),
         },
         required_if=[("state", "present", ("api", "org", "space")), ("state", "absent", ("cf_home",))],
         supports_check_mode=True,
