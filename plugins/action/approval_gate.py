@@ -47,9 +47,11 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "app": {"type": "str", "default": ""},
     "service": {"type": "str", "default": ""},
     "parameters": {"type": "dict", "default": {}},
-    "roster": {"type": "list", "elements": "dict", "required": True},
-    "vacant_roles": {"type": "list", "elements": "str", "default": []},
-    "policies": {"type": "dict", "required": True},
+    "checks": {"type": "dict", "default": {}},
+    # raw: load_roster and load_policies check the shapes and say what is wrong (Ansible's type check would not)
+    "roster": {"type": "raw", "required": True},
+    "vacant_roles": {"type": "raw", "default": []},
+    "policies": {"type": "raw", "required": True},
     "operator": {"type": "str"},
     "mode": {"type": "str", "choices": ["verify", "request"], "default": "verify"},
     "approvals_dir": {"type": "path"},
@@ -121,11 +123,13 @@ class ActionModule(ActionBase):
         try:
             intent = build_intent(
                 sop=sop, policy=policy.name, environment=environment, org=args["org"], space=args["space"],
-                app=args["app"], service=args["service"], parameters=args["parameters"],
+                app=args["app"], service=args["service"], parameters=args["parameters"], checks=args["checks"],
                 attestations=policy.attestations, ttl=ttl,
             )
         except ValueError as exc:
-            raise ApprovalError(f"build the intent of {sop}", str(exc), "Pass plain strings, numbers, lists and mappings") from None
+            raise ApprovalError(f"build the intent of {sop}", str(exc),
+                                "Pass one-line values of printable characters: plain strings, numbers, lists and mappings",
+                                reason="invalid_parameters") from None
         # The audit callback adds the run's environment, operator and run id to every record.
         context = {"sop": sop, "policy": policy.name}
         base = {"policy": policy.name, "required_roles": list(policy.required_roles), "intent": intent}

@@ -34,6 +34,8 @@ import secrets
 import typing as t
 from collections.abc import Mapping
 
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import NAME_HINT, is_cf_name, one_line, shown
+
 __all__ = [
     "ApprovalError",
     "Approval",
@@ -134,9 +136,9 @@ class ApprovalError(Exception):
     """The gate cannot go on. Worded "Failed to <action>: <cause>. <what to do>"."""
 
     def __init__(self, action: str, cause: str, todo: str = "", *, reason: str = "invalid_configuration") -> None:
-        self.action = action
-        self.cause = cause
-        self.todo = todo
+        self.action = one_line(action)
+        self.cause = one_line(cause)
+        self.todo = one_line(todo)
         self.reason = reason
         super().__init__(self.message)
 
@@ -988,6 +990,28 @@ def canonical(value: t.Any, where: str = "parameters") -> t.Any:
     raise ValueError(f"{where} is a {type(value).__name__}, which an intent cannot carry (use strings, numbers, lists, mappings)")
 
 
+# The longest string an intent carries: approvers read every value, and no path or command of a procedure is longer.
+MAX_VALUE_LENGTH = 4096
+
+
+def check_readable(value: t.Any, where: str = "parameters") -> None:
+    """Refuse strings an approver could not read as they are: a control or invisible character (a line break, NUL,
+    an escape sequence that rewrites the terminal, a right-to-left override) or more than MAX_VALUE_LENGTH characters."""
+    if isinstance(value, str):
+        hidden = next((ch for ch in value if not ch.isprintable()), None)
+        if hidden is not None:
+            raise ValueError(f"{where} {shown(value)} holds the control or invisible character {ascii(hidden)}")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise ValueError(f"{where} is {len(value)} characters long, more than the {MAX_VALUE_LENGTH} an intent carries")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_readable(key, f"{where} key")
+            check_readable(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_readable(item, f"{where}[{i}]")
+
+
 def canonical_json(value: t.Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -1002,6 +1026,7 @@ def build_intent(
     app: str = "",
     service: str = "",
     parameters: Mapping[str, t.Any] | None = None,
+    checks: Mapping[str, str] | None = None,
     attestations: t.Iterable[str] = (),
     created: datetime.datetime | None = None,
     ttl: int = 86400,
@@ -1013,6 +1038,11 @@ def build_intent(
     for name, value in (("sop", sop), ("policy", policy), ("environment", environment)):
         if not isinstance(value, str) or not value:
             raise ValueError(f"{name} must be a non-empty string")
+    for name, value in (("org", org), ("space", space), ("app", app), ("service", service)):
+        if value and not is_cf_name(value):
+            # Refused here, before any step runs: every later cf call of the procedure uses the approved target.
+            raise ApprovalError(f"build the intent of {sop}", f"target.{name} {shown(value)} is not a Cloud Foundry name",
+                                NAME_HINT, reason="invalid_target")
     created = created or utcnow()
     return {
         "format": INTENT_FORMAT,
@@ -1020,12 +1050,51 @@ def build_intent(
         "policy": str(policy),
         "environment": str(environment),
         "target": {k: str(v or "") for k, v in (("org", org), ("space", space), ("app", app), ("service", service))},
-        "parameters": canonical(dict(parameters or {})),
+        "parameters": _readable(check_parameters(sop, canonical(dict(parameters or {})), checks or {})),
         "attestations": [str(a) for a in attestations],
         "created": format_time(created),
         "not_after": format_time(created + datetime.timedelta(seconds=ttl)),
         "nonce": nonce or secrets.token_hex(16),
     }
+
+
+# Parameter checks a procedure declares (approvals_sops: checks): kind -> (what it is, lowest, highest). A whole number
+# given as text becomes a number, so that `-e instance=2` and `instance: 2` make the same intent.
+PARAMETER_KINDS: dict[str, tuple[str, int, int]] = {
+    "cf_name": ("a Cloud Foundry name", 0, 0),
+    "index": ("a whole number from 0 to 9999", 0, 9999),
+    "positive": ("a whole number from 1 to 1000000", 1, 1_000_000),
+}
+
+
+def check_parameters(sop: str, parameters: dict[str, t.Any], checks: Mapping[str, str]) -> dict[str, t.Any]:
+    """Check the parameters ``checks`` names (name -> kind of PARAMETER_KINDS), before anything runs; whole numbers
+    given as text become numbers. Raises ApprovalError naming the parameter."""
+    out = dict(parameters)
+    for name, kind in checks.items():
+        if kind not in PARAMETER_KINDS:
+            raise ApprovalError(f"check the parameters of {sop}", f"unknown check {kind!r} for {name}",
+                                f"Use one of {', '.join(PARAMETER_KINDS)} in approvals_sops", reason="invalid_declaration")
+        if name not in out:
+            continue
+        value = out[name]
+        what, low, high = PARAMETER_KINDS[kind]
+        if kind == "cf_name":
+            ok = is_cf_name(value)
+        else:
+            if isinstance(value, str) and re.fullmatch(r"[0-9]{1,7}", value.strip()):
+                value = int(value.strip())
+            ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        if not ok:
+            raise ApprovalError(f"build the intent of {sop}", f"parameters.{name} {shown(value)} is not {what}",
+                                f"Run again with -e {name}=<{what}>", reason="invalid_parameters")
+        out[name] = value
+    return out
+
+
+def _readable(parameters: dict[str, t.Any]) -> dict[str, t.Any]:
+    check_readable(parameters)
+    return parameters
 
 
 def intent_subject(intent: Mapping[str, t.Any]) -> dict[str, t.Any]:

@@ -65,6 +65,17 @@ options:
     description:
       - The procedure's own parameters, part of the intent. Strings, numbers, booleans, lists and mappings only.
       - Approvers approve these exact values; a signed approval for other values is refused.
+      - Strings must be printable (no line break, NUL, escape sequence or invisible character) and at most 4096
+        characters long.
+    type: dict
+    default: {}
+  checks:
+    description:
+      - How the gate checks some of O(parameters) before anything runs, by parameter name (declared with the
+        procedure in C(approvals_sops)).
+      - V(cf_name) is a Cloud Foundry name (ASCII letters, digits, C(-), C(_) and C(.), starting with a letter or a
+        digit). V(index) is a whole number from 0 to 9999, V(positive) one from 1 to 1000000; given as text (C(-e
+        instance=2)), it becomes a number in the intent.
     type: dict
     default: {}
   roster:
@@ -72,23 +83,24 @@ options:
       - The named people (C(ops_roster)). Each entry has exactly the keys C(id), C(name), C(roles), C(github),
         C(email) and C(ssh_public_key).
       - Roles are V(product_owner), V(government_technical_monitor), V(vendor_tech_lead) and V(vendor_product_manager).
-    type: list
-    elements: dict
+      - The gate checks its shape itself and names what is wrong.
+    type: raw
     required: true
   vacant_roles:
     description:
       - Roles that no one holds on purpose (C(ops_roster_vacant_roles)). A policy's substitution (for example the
         Vendor Technical Lead for the Government Technical Monitor) applies only to a role that no one holds and
         that is listed here.
-    type: list
-    elements: str
+      - A list of roles; the gate checks it and names what is wrong.
+    type: raw
     default: []
   policies:
     description:
       - The approval policies (C(ops_approval_policies)), by name. Keys of a policy are C(description),
         C(required_roles), C(min_people), C(operator_may_approve), C(substitutions), C(max_age), C(attestations) and
         C(methods). See C(docs/approvals.md).
-    type: dict
+      - The gate checks its shape itself and names what is wrong.
+    type: raw
     required: true
   operator:
     description:
