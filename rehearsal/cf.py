@@ -134,6 +134,12 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
             out = Output()
             out.error(rule.get("stderr") or faults.default_stderr())
             rc = int(rule.get("exit_code") or 1)
+        elif action == "respond":
+            sys.stdout.write(rule.get("stdout") or "")
+            sys.stdout.flush()
+            sys.stderr.write(rule.get("stderr") or "")
+            sys.stderr.flush()
+            rc = int(rule.get("exit_code") or 0)
         elif action == "garbage":
             captured = ""
             if rule.get("apply"):

@@ -9,8 +9,9 @@ Format::
                 "argv_contains": null,       # optional substring of the space-joined argv
                 "nth": null,                 # fire on the Nth matching call counted from injection; null: the next
                 "times": 1,                  # how many calls it fires on (null: every matching call from then on)
-                "action": "fail",            # fail | hang | garbage | latency
+                "action": "fail",            # fail | hang | garbage | latency | respond
                 "stderr": null, "exit_code": null,   # fail: defaults below
+                "stdout": null,              # respond: printed as is
                 "latency_ms": null,          # latency: sleep before the call runs normally
                 "apply": false,              # garbage: run the command for real, then print truncated output
                 "seen": 0, "fired": 0, "fired_seqs": []}]}
@@ -19,6 +20,8 @@ Format::
 - ``hang``: the call is logged (``exit_code`` null) and then sleeps until killed.
 - ``garbage``: non-JSON, invalid-UTF-8 bytes that look like a truncated response, exit 0.
 - ``latency``: the call sleeps ``latency_ms`` and then runs normally (any rule's ``latency_ms`` delays its action).
+- ``respond``: the command does not run; it prints ``stdout`` and ``stderr`` as given and exits ``exit_code`` (default
+  0): a proxy's HTML page, a body cut short, an empty answer, a Cloud Controller error body with exit 0.
 
 Every call takes a sequence number (``calls.seq``) under ``calls.lock``; the call log records it and the fault.
 """
@@ -30,7 +33,7 @@ from typing import Any
 
 from rehearsal.world import locked, new_guid, resolve_home, token_hex, write_json_atomic
 
-ACTIONS = ("fail", "hang", "garbage", "latency")
+ACTIONS = ("fail", "hang", "garbage", "latency", "respond")
 LOCK = "calls.lock"
 
 
@@ -61,7 +64,8 @@ def _save(home: str, data: dict[str, Any]) -> None:
 
 def inject(home: str | os.PathLike[str] | None = None, *, match: str | None = None, action: str = "fail",
            nth: int | None = None, times: int | None = 1, stderr: str | None = None, exit_code: int | None = None,
-           latency_ms: int | None = None, argv_contains: str | None = None, apply: bool = False) -> str:
+           latency_ms: int | None = None, argv_contains: str | None = None, apply: bool = False,
+           stdout: str | None = None) -> str:
     """Add a fault rule; returns its id. See the module docstring for the meaning of each field."""
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
@@ -73,7 +77,8 @@ def inject(home: str | os.PathLike[str] | None = None, *, match: str | None = No
         rule_id = f"f{len(data['rules']) + 1}-{token_hex(3)}"
         data["rules"].append({"id": rule_id, "match": match, "argv_contains": argv_contains, "nth": nth,
                               "times": times, "action": action, "stderr": stderr, "exit_code": exit_code,
-                              "latency_ms": latency_ms, "apply": apply, "seen": 0, "fired": 0, "fired_seqs": []})
+                              "latency_ms": latency_ms, "apply": apply, "stdout": stdout, "seen": 0, "fired": 0,
+                              "fired_seqs": []})
         _save(path_home, data)
     return rule_id
 
