@@ -10,10 +10,15 @@ private data directory), and returns what runner left in ``artifacts/<ident>/``:
 ``request_and_sign(rehearsal, sop, personas, **sop_vars)`` writes the intent of a gated procedure with
 ``approval_request.yml`` (under runner too) and signs it as rehearsal personas, so that the procedure then runs with
 ``extravars={"ops_approvals_dir": str(folder), **sop_vars}``.
+
+``start_ssh_proxy``, ``start_github`` and ``start_database`` start the rehearsal's services a procedure needs in the
+rehearsal's home (the SSH proxy, the GitHub API, PostgreSQL behind the aws-rds services) and register their stop on an
+``ExitStack``, so that whatever a test does, nothing it started outlives it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -22,7 +27,10 @@ import sys
 import time
 import typing as t
 
+from rehearsal import github_api, ssh_proxy
 from tests.support.playbooks import API, REPO, VENV_BIN, Rehearsal
+from tests.support.prod_db_copy import CopyRehearsal, wipe_copies
+from tests.support.rehearsal_github import GitHub
 
 # What the environment of a CI job must not hand to runner: the variables that make a run look interactive or that
 # come from the developer's own shell.
@@ -179,3 +187,27 @@ def request_and_sign(rehearsal: Rehearsal, sop: str, personas: t.Sequence[str], 
         cwd=REPO, env=rehearsal.env, capture_output=True, text=True, check=True,
     )
     return folder, run
+
+
+def start_ssh_proxy(rehearsal: Rehearsal, stack: contextlib.ExitStack) -> dict[str, t.Any]:
+    """The rehearsal's cloud.gov SSH proxy for this rehearsal's world (scp_retrieve, ssh_access, the copy's tunnel)."""
+    info = ssh_proxy.start(rehearsal.home)
+    stack.callback(ssh_proxy.stop, rehearsal.home)
+    return info
+
+
+def start_github(rehearsal: Rehearsal, stack: contextlib.ExitStack) -> GitHub:
+    """The rehearsal's GitHub API on this rehearsal's home (the inventory reads its URL there), the personas' roster."""
+    stack.callback(github_api.stop, rehearsal.home)
+    return GitHub(rehearsal.home)
+
+
+def start_database(rehearsal: Rehearsal, stack: contextlib.ExitStack) -> CopyRehearsal:
+    """The production data copy's rehearsal in this rehearsal's home: PostgreSQL behind the aws-rds service, seeded
+    with its marker, the personas, the production app's own SSH flag on. Runs that copy, restore, wipe or guard pass
+    ``extravars={"ops_state_dir": str(rehearsal.tmp / "state")}`` (where tests.support.prod_db_copy looks); on exit
+    every copy there is wiped and the cluster removed. Call it before starting the SSH proxy: it seeds the world again."""
+    database = CopyRehearsal(rehearsal.tmp)
+    stack.callback(database.close)
+    stack.callback(wipe_copies, rehearsal.tmp)
+    return database
