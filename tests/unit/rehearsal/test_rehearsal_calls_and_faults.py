@@ -72,7 +72,7 @@ def test_a_fail_fault_hits_the_next_matching_call_once(ttahub: Rehearsal) -> Non
 
 def test_a_fault_on_the_nth_call_with_custom_text(ttahub: Rehearsal) -> None:
     faults.inject(ttahub.home, nth=3, times=2, stderr="Request error: boom", exit_code=1)
-    results = [ttahub.cf("app", "tta-smarthub-prod", "--guid") for _ in range(5)]
+    results = [ttahub.cf("app", "tta-smarthub-prod", "--guid") for _attempt in range(5)]
     assert [r.returncode for r in results] == [0, 0, 1, 1, 0]
     assert results[2].stderr == "Request error: boom\n"
     assert faults.load(ttahub.home)["rules"][0]["fired_seqs"] == [3, 4]

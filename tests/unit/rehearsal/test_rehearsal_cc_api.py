@@ -144,7 +144,7 @@ def test_unauthenticated_requests(rehearsal: Rehearsal, argv: tuple[str, ...], b
 
 def test_curl_include_headers_and_output_file(ttahub: Rehearsal) -> None:
     result = subprocess.run([str(CF), "curl", "-i", "/v3/apps/nope"], env=ttahub.env, capture_output=True, check=False)
-    head, _, body = result.stdout.decode("utf-8").partition("\r\n\r\n")
+    head, _sep, body = result.stdout.decode("utf-8").partition("\r\n\r\n")
     assert head.startswith("HTTP/1.1 404 Not Found\r\n") and "Content-Type: application/json" in head
     assert json.loads(body)["errors"][0]["title"] == "CF-ResourceNotFound"
     out = ttahub.root / "body.json"

@@ -36,7 +36,8 @@ def role(username, role_type, space=None, origin="sso", guid="r"):
             "org": ORG, "space": space}
 
 
-def run(assignments, allowed=ALLOWED, spaces=("ttahub-prod",)):
+def run(assignments, allowed=None, spaces=("ttahub-prod",)):
+    allowed = ALLOWED if allowed is None else allowed
     return _access.review(assignments, ROSTER, _access.load_allowed(allowed), org=ORG, spaces=list(spaces))
 
 

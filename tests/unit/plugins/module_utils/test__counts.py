@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import random
 
 import pytest
@@ -31,17 +32,9 @@ MESSAGES = TABLE_MESSAGES + ["Grants data counts: " + json.dumps(GRANTS, indent=
                              "ActivityReports data counts: " + json.dumps(REPORTS, indent=2)]
 
 # Recorded from `cf logs APP --recent` (rehearsal emulator, cf v8 line format): the pino JSON shape ...
-RECORDED_JSON = """\
-   2026-11-28T01:36:29.58+0000 [APP/TASK/ac1/0] OUT Creating container
-   2026-11-28T01:36:29.63+0000 [APP/TASK/ac1/0] OUT Successfully created container
-   2026-11-28T01:36:29.68+0000 [APP/TASK/ac1/0] OUT {"level":"info","time":"2026-11-28T01:36:30.583Z","label":"AUDIT","message":"Files has 120 records, last updated at: Fri May 15 2026 02:51:45 GMT+0000 (Coordinated Universal Time)"}
-   2026-11-28T01:36:29.70+0000 [APP/PROC/WEB/0] OUT {"level":"info","time":"2026-11-28T01:36:29.700Z","label":"AUDIT","message":"Files has 9 records, last updated at: "}
-   2026-11-28T01:36:29.85+0000 [APP/TASK/ac1/0] OUT {"level":"info","time":"2026-11-28T01:36:30.583Z","label":"AUDIT","message":"Grants data counts: [\\n  {\\n    \\"regionId\\": 1,\\n    \\"status\\": \\"Active\\",\\n    \\"count\\": \\"12\\"\\n  }\\n]"}
-   2026-11-28T01:36:29.90+0000 [RTR/0] OUT tta-smarthub-prod.app.cloud.gov - [2026-11-28T01:36:29Z] "GET / HTTP/1.1" 200
-   2026-11-28T01:36:29.93+0000 [APP/TASK/ac1/0] OUT {"level":"info","time":"2026-11-28T01:36:30.583Z","label":"AUDIT","message":"Goals has 300 records, last updated at: Mon Jun 15 2026 13:25:00 GMT+0000 (Coordinated Universal Time)"}
-   2026-11-28T01:36:30.02+0000 [APP/TASK/ac1/0] OUT {"level":"info","time":"2026-11-28T01:36:30.583Z","label":"AUDIT","message":"ActivityReports data counts: [\\n  {\\n    \\"regionId\\": 3,\\n    \\"submissionStatus\\": \\"draft\\",\\n    \\"count\\": \\"11\\"\\n  }\\n]"}
-   2026-11-28T01:36:30.55+0000 [APP/TASK/ac1/0] OUT Exit status 0
-"""
+RECORDED_JSON = (pathlib.Path(__file__).resolve().parents[3] / "fixtures" / "counts" / "recorded_json.log").read_text(
+    encoding="utf-8"
+)
 # ... and the text shape, where the log system split the multi-line message into log lines.
 RECORDED_TEXT = """\
    2026-11-28T01:36:31.65+0000 [APP/TASK/ac2/0] OUT Creating container
