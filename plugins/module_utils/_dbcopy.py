@@ -65,20 +65,14 @@ PG_VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
 COPY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-class CopyError(Exception):
-    """A step of the copy, restore or wipe that failed. ``str()``: "Failed to <verb> <object>: <cause>. <what to do>"."""
+class CopyError(sw.WindowError):
+    """A step of the copy, restore or wipe that failed. ``str()``: "Failed to <verb> <object>: <cause>. <what to do>".
+
+    The same shape as the window's errors (action, cause, hint, kind, audit events): one error type for the procedure.
+    """
 
     def __init__(self, action: str, cause: str, hint: str = "", *, kind: str = "copy_error", events: list[dict[str, t.Any]] | None = None) -> None:
-        self.action = _cf.one_line(action)
-        self.cause = _cf.one_line(cause).rstrip(". ")
-        self.hint = _cf.one_line(hint).rstrip(". ")
-        self.kind = kind
-        self.events = list(events or [])
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return f"Failed to {self.action}: {self.cause}." + (f" {self.hint}." if self.hint else "")
+        super().__init__(action, cause, hint, kind=kind, events=events)
 
 
 def _now() -> str:

@@ -36,6 +36,7 @@ from ansible_collections.ttahub.ops.plugins.module_utils._approval import (
     Refused,
     Roster,
     audit_event,
+    eligible_members,
     eligible_via,
     evaluate,
     proof_from_github_pr,
@@ -374,9 +375,9 @@ def evaluate_release(
         if refused not in explained:
             refuse(refused.reason, refused.message)
     for role in decision.missing:
-        names = [f"{m.name} (@{m.github})" for m, _via in _eligible(policy, roster, role)
+        names = [f"{m.name} (@{m.github})" for m, _via in eligible_members(policy, roster, role)
                  if not (author and m.id == author.id)]
-        reasons = [why_not[m.id] for m, _via in _eligible(policy, roster, role) if m.id in why_not]
+        reasons = [why_not[m.id] for m, _via in eligible_members(policy, roster, role) if m.id in why_not]
         reasons += [r.message for r in explained if r.role == role]
         for proof in decision.unused:
             member = roster.get(proof.approver)
@@ -416,16 +417,6 @@ def evaluate_release(
         number=number, head_sha=head_sha, author=author_login, merge_commit_sha=str(pr.get("merge_commit_sha") or ""),
         refusals=refusals, approvals=approvals, notes=notes, checks=summary,
     )
-
-
-def _eligible(policy: Policy, roster: Roster, role: str) -> list[tuple[Member, str]]:
-    out = []
-    for member in roster.members:
-        try:
-            out.append((member, eligible_via(policy, roster, member, role)))
-        except Refused:
-            continue
-    return out
 
 
 def _who_can(policy: Policy) -> str:
