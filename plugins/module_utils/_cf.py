@@ -51,7 +51,12 @@ __all__ = [
     "CfClient",
     "CfError",
     "CfResult",
+    "arm_session_reaper",
     "cf_argument_spec",
+    "hold_session",
+    "release_session",
+    "session_holds",
+    "supervisor_of",
     "check_api_path",
     "check_arguments",
     "check_name",
@@ -982,6 +987,69 @@ def create_cf_home(base_dir: str | None = None, run_id: str | None = None) -> st
     return path
 
 
+CONTROLLER_PID_ENV = "TTAHUB_OPS_CONTROLLER_PID"
+# A hold on a session: a space SSH window whose watchdog still needs the session to close it (hold_session).
+SESSION_HOLD_PREFIX = ".ttahub-ops-held-"
+# Waits for the controller to die, then for every hold to be released (the watchdog closes the window with this
+# session, and removes it itself), then removes the session it left (only a directory create_cf_home marked).
+# Under ansible-runner ($3), a runner that dies (SIGKILL: it cannot stop its child) leaves ansible-playbook orphaned on a
+# closed terminal: it is stopped with SIGTERM, as the runner itself would have done.
+_REAPER = (
+    'while kill -0 "$1" 2>/dev/null; do '
+    'if [ -n "$3" ] && ! kill -0 "$3" 2>/dev/null; then kill -TERM "$1" 2>/dev/null; fi; sleep 1; done; '
+    'while :; do held=; for f in "$2"/%s*; do [ -e "$f" ] && held=1; done; [ -z "$held" ] && break; sleep 1; done; '
+    'if [ -f "$2/%s" ]; then rm -rf -- "$2"; fi'
+) % (SESSION_HOLD_PREFIX, SESSION_MARKER)
+
+
+def hold_session(cf_home: str, name: str) -> None:
+    """Keep the session reaper from removing ``cf_home`` while ``name`` (a window) may still need it."""
+    with open(os.path.join(cf_home, SESSION_HOLD_PREFIX + name), "w", encoding="utf-8"):
+        pass
+
+
+def release_session(cf_home: str, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(cf_home, SESSION_HOLD_PREFIX + name))
+
+
+def supervisor_of(pid: int) -> int | None:
+    """The ``ansible-runner`` that runs ``pid`` (its nearest ancestor of that name), or None."""
+    seen: set[int] = set()
+    current = pid
+    while current > 1 and current not in seen:
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/stat", "rb") as handle:
+                raw = handle.read().decode("ascii", "replace")
+            current = int(raw[raw.rfind(")") + 2:].split()[1])
+            with open(f"/proc/{current}/cmdline", "rb") as handle:
+                argv = [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part][:2]
+        except (OSError, ValueError, IndexError):
+            return None
+        if any(os.path.basename(arg) == "ansible-runner" for arg in argv):
+            return current
+    return None
+
+
+def arm_session_reaper(cf_home: str, environ: t.Mapping[str, str]) -> int | None:
+    """Remove the per-run CF_HOME (it holds a token) when the run's controller dies without ending the session
+    (SIGKILL, SIGTERM, a failure inside the always section): a detached shell waits for ansible-playbook's pid
+    (E(TTAHUB_OPS_CONTROLLER_PID), set by the audit callback), then for the holds of open SSH windows (their watchdog
+    closes them with this session), and removes the directory. Under ansible-runner it also stops an ansible-playbook
+    that its dead runner left orphaned. The session's normal end removes it first. Returns the shell's pid, or None
+    outside a run (no controller pid)."""
+    value = environ.get(CONTROLLER_PID_ENV, "")
+    if not value.isdigit():
+        return None
+    supervisor = supervisor_of(int(value))
+    proc = subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
+        ["/bin/sh", "-c", _REAPER, "ttahub-ops-session-reaper", value, cf_home, str(supervisor or "")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd="/",
+    )
+    return proc.pid
+
+
 def operator_config_path(environ: t.Mapping[str, str]) -> str:
     """Where the operator's own ``cf login --sso`` wrote its config (cf-cli.md §2)."""
     home = environ.get("CF_HOME") or environ.get("HOME") or os.path.expanduser("~")
@@ -1003,8 +1071,17 @@ def copy_operator_config(cf_home: str, environ: t.Mapping[str, str]) -> str:
     return source
 
 
+def session_holds(path: str) -> list[str]:
+    """The open SSH windows that still need the session ``path`` (see hold_session)."""
+    try:
+        return sorted(n[len(SESSION_HOLD_PREFIX):] for n in os.listdir(path) if n.startswith(SESSION_HOLD_PREFIX))
+    except OSError:
+        return []
+
+
 def remove_cf_home(path: str) -> bool:
-    """Remove a CF_HOME made by create_cf_home; refuse anything else."""
+    """Remove a CF_HOME made by create_cf_home; refuse anything else. A session that an open SSH window still holds
+    (its close failed) is left to that window's watchdog, which closes the window with it and then removes it."""
     if not path or not os.path.isdir(path):
         return False
     if not os.path.isfile(os.path.join(path, SESSION_MARKER)):
@@ -1013,6 +1090,8 @@ def remove_cf_home(path: str) -> bool:
             f"{path} is not a ttahub.ops session directory",
             "Pass the cf_home returned by ttahub.ops.cf_session",
         )
+    if session_holds(path):
+        return False
     shutil.rmtree(path)
     return True
 

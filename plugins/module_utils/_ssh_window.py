@@ -9,8 +9,9 @@ PRIVATE to the collection. It can have breaking changes at any time.
 A *window* is a time-boxed ``cf allow-space-ssh``. Opening one writes a *lease* (``<state_dir>/leases/*.json``, mode
 0600) naming the space, the run, the operator, when it opened and its deadline, then arms a *watchdog* (a detached
 Python process in its own session) and only then allows SSH. The watchdog disallows SSH when the run's controller
-(``ansible-playbook``) dies or the deadline passes, using the run's own cf session, and writes what it did to the
-audit log with :func:`_audit.append_record`.
+(``ansible-playbook``) dies, when the ``ansible-runner`` that runs it dies (its orphan is then stopped), or when the
+deadline passes, using the run's own cf session, and writes what it did to the audit log with
+:func:`_audit.append_record`.
 
 Whatever the run opens while SSH is allowed (the database tunnel's process, its ``SERVICE_CONNECT`` key, a partial
 file) is *attached* to the lease; :func:`close_window`, the one place that closes a window, cleans those up first,
@@ -180,7 +181,9 @@ def controller_identity(environ: t.Mapping[str, str] | None = None, pid: int | N
             "Run the procedure with ansible-playbook (or ansible-runner) and the ttahub.ops.audit_log callback enabled",
             kind="no_controller",
         )
-    return {"pid": int(pid), "start": process_start_time(int(pid)), "found_by": how}
+    supervisor = _cf.supervisor_of(int(pid))
+    return {"pid": int(pid), "start": process_start_time(int(pid)), "found_by": how,
+            "supervisor_pid": supervisor, "supervisor_start": process_start_time(supervisor) if supervisor else None}
 
 
 def _kill_group(pid: int, start: t.Any, *, grace: float = 3.0) -> str:
@@ -468,6 +471,9 @@ def open_window(
             "joined": bool(allowed),
             "controller_pid": controller["pid"],
             "controller_start": controller.get("start"),
+            # ansible-runner, when it runs the controller: if it dies, its ansible-playbook is orphaned on a dead terminal
+            "supervisor_pid": controller.get("supervisor_pid"),
+            "supervisor_start": controller.get("supervisor_start"),
             "watchdog_pid": None,
             "watchdog_start": None,
             "cf_cli": cf_cli or cf.binary,
@@ -481,6 +487,8 @@ def open_window(
             return {"changed": True, "lease": lease, "allowed_before": allowed, "path": None, "audit_events": []}
         path = os.path.join(leases_dir(state_dir), f"{space}--{window_id}.json")
         write_lease(path, lease)
+        with contextlib.suppress(OSError):
+            _cf.hold_session(cf_home, window_id)  # the session reaper leaves the session to the watchdog until it closes
         try:
             watchdog = (spawn or spawn_watchdog)(path)
         except Exception:
@@ -549,6 +557,9 @@ def _retire(path: str, lease: dict[str, t.Any]) -> str:
     target = os.path.join(closed_dir, os.path.basename(path))
     write_lease(path, lease)
     os.replace(path, target)
+    if lease.get("cf_home") and lease.get("window_id"):
+        with contextlib.suppress(OSError):
+            _cf.release_session(lease["cf_home"], lease["window_id"])
     return target
 
 
@@ -669,7 +680,9 @@ def close_window(
                 with contextlib.suppress(_cf.CfError, OSError):
                     if _cf.remove_cf_home(lease["cf_home"]):
                         event["session_removed"] = True
-    if write_audit:
+    if write_audit or not process_alive(lease.get("controller_pid"), lease.get("controller_start")):
+        # The run's controller died while its close was under way (killed mid-close): no callback will write the event
+        # the module returns, and the watchdog finds the window closed. Record it here.
         _append(lease, event)
     return {"changed": True, "event": event, "lease": lease, "retired": retired, "cleanup_failed": failed}
 
@@ -813,6 +826,8 @@ def watch(lease_path: str, *, poll: float = POLL_S, announce: t.Callable[[str], 
         reason = None
         if not process_alive(lease.get("controller_pid"), lease.get("controller_start")):
             reason = "controller_died"
+        elif lease.get("supervisor_pid") and not process_alive(lease["supervisor_pid"], lease.get("supervisor_start")):
+            reason = "supervisor_died"  # ansible-runner was killed: its ansible-playbook cannot report to anyone
         elif time.time() >= float(lease.get("deadline_epoch") or 0):
             reason = "deadline_passed"
         if reason is None:
@@ -821,6 +836,11 @@ def watch(lease_path: str, *, poll: float = POLL_S, announce: t.Callable[[str], 
         try:
             close_window(state_dir, lease_path, reason=reason, by="watchdog", write_audit=True,
                          remove_session=reason == "controller_died")
+            if reason == "supervisor_died":
+                # Stop the orphan as its runner would have (SIGTERM); the session reaper then removes its session.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    if process_alive(lease.get("controller_pid"), lease.get("controller_start")):
+                        os.kill(int(lease["controller_pid"]), signal.SIGTERM)
             return 0
         except WindowError as err:
             failures += 1

@@ -64,6 +64,11 @@ options:
     default: 120
 notes:
   - The session directory holds an access token. End the session with O(state=absent) in an C(always) section.
+  - If the run's C(ansible-playbook) dies without ending the session (killed, or a failure inside the C(always)
+    section), a detached shell started with the session removes the directory about a second later. It waits for the
+    process named by E(TTAHUB_OPS_CONTROLLER_PID), which the C(ttahub.ops.audit_log) callback sets.
+  - A session that an open space SSH window still needs (its close failed) is not removed by O(state=absent); the
+    window's watchdog closes the window with it, then removes it.
 requirements:
   - cf CLI v8 on the controller
 seealso:
@@ -149,6 +154,7 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     CfNotLoggedInError,
     CfUsageError,
     LOGIN_HINT,
+    arm_session_reaper,
     copy_operator_config,
     create_cf_home,
     parse_key_values,
@@ -180,6 +186,7 @@ def start(module: AnsibleModule) -> dict:
         )
     environ = dict(os.environ)
     cf_home = create_cf_home(params["base_dir"], environ.get("TTAHUB_OPS_RUN_ID"))
+    arm_session_reaper(cf_home, environ)  # a killed run's session (a token) does not outlive it
     try:
         cf = CfClient(cf_cli=params["cf_cli"], cf_home=cf_home, timeout=params["cf_timeout"])
         if environ.get("CF_USERNAME") and environ.get("CF_PASSWORD"):
