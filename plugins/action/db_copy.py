@@ -18,7 +18,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import DEFAULT_TIMEOUT, CfClient, CfError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import CF_COMMON_ARGS, CfClient, CfError
 
 display = Display()
 
@@ -40,7 +40,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "operator": {"type": "str"},
     "cf_cli": {"type": "path"},
     "cf_home": {"type": "path", "required": True},
-    "cf_timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
+    "cf_timeout": dict(CF_COMMON_ARGS["cf_timeout"]),  # TTAHUB_OPS_CF_TIMEOUT replaces the default
 }
 
 

@@ -254,7 +254,11 @@ def do_close(module: AnsibleModule, cf: CfClient, state_dir: str, run_id: str) -
         if done.get("event"):
             events.append(done["event"])
             closed.append({k: v for k, v in done["event"].items() if k != "event"})
-    allowed = sw.space_ssh_allowed(cf, space)
+    try:
+        allowed = sw.space_ssh_allowed(cf, space)
+    except CfError as err:
+        err.audit_events = events  # type: ignore[attr-defined]  # the windows closed above stay on the record
+        raise
     result = {"changed": bool(mine), "space": space, "run_id": run_id, "closed": closed, "ssh_allowed": allowed, "audit_events": events}
     escalation = sw.escalation_message(p["roster"])
     if errors:
