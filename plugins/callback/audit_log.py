@@ -51,7 +51,9 @@ options:
 notes:
   - The run ends with C(run_end) when the last playbook of the command line finishes. A run that is interrupted
     (Ctrl+C, an error that stops ansible-playbook) gets a C(run_end) with outcome C(aborted) (or C(failed) when a
-    host had failed) as the process exits; a run that is killed gets none.
+    host had failed) as the process exits; one stopped by SIGTERM or SIGHUP (kill, a cancelled CI job, ansible-runner
+    stopping it) gets outcome C(terminated) before it dies of the signal; one killed with SIGKILL gets none (the SSH
+    window's watchdog records the windows it closes for it).
   - Out-of-process writers append to the same file with the collection's private C(_audit.append_record), which
     locks the file.
 seealso:
@@ -63,7 +65,9 @@ import collections.abc as _c
 import getpass
 import os
 import platform
+import signal
 import socket
+import threading
 import time
 import typing as t
 import uuid
@@ -328,6 +332,9 @@ class CallbackModule(CallbackBase):
         self._aborted = False
         self._last_summaries: dict[str, dict[str, int]] = {}
         self._start = time.monotonic()
+        self._pid = os.getpid()
+        self._flushing = False
+        self._previous_handlers: dict[int, t.Any] = {}
         atexit.register(self._at_exit)
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -345,6 +352,13 @@ class CallbackModule(CallbackBase):
         """Write the queued records in order; on failure show an error and keep the rest for the next write."""
         if self.path is None:
             return True
+        self._flushing = True
+        try:
+            return self._write_pending()
+        finally:
+            self._flushing = False
+
+    def _write_pending(self) -> bool:
         while self._pending:
             event, fields = self._pending[0]
             try:
@@ -433,6 +447,7 @@ class CallbackModule(CallbackBase):
             self._queue("playbook_start", {"playbook": path, "playbook_name": name})
         else:
             self._run_started = True
+            self._catch_termination()
             names: t.Iterable[t.Any] = ()
             try:
                 from ansible.utils.vars import load_extra_vars
@@ -516,6 +531,31 @@ class CallbackModule(CallbackBase):
             self._resolve_path(None)
         self._queue("run_end", run_end_fields(self._last_summaries, time.monotonic() - self._start, result))
         self._flush()
+
+    def _catch_termination(self) -> None:
+        """SIGTERM and SIGHUP (kill, a CI job cancelled, ansible-runner stopping its ansible-playbook) end the process
+        without Python's exit handlers: record the run's end (outcome ``terminated``) first, then let the signal do
+        what it did before (Ansible's own SIGTERM handler, which stops the workers, then the default action)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous = signal.getsignal(signum)
+            if previous == signal.SIG_IGN or signum in self._previous_handlers:
+                continue  # ignored on purpose (nohup), or already caught
+            self._previous_handlers[signum] = previous
+            signal.signal(signum, self._on_termination)
+
+    def _on_termination(self, signum, frame) -> None:
+        if os.getpid() == self._pid and not self._flushing:  # never from a forked worker, never inside an append
+            try:
+                self._end_run("terminated")  # first: Ansible's handler below may not return
+            except Exception:  # pylint: disable=broad-exception-caught
+                pass
+        previous = self._previous_handlers.get(signum)
+        signal.signal(signum, signal.SIG_DFL)
+        if callable(previous):
+            previous(signum, frame)  # Ansible's: passes the signal on to its workers
+        os.kill(os.getpid(), signum)
 
     def _at_exit(self) -> None:
         """A run that stops early (Ctrl+C, an error, a failed playbook before the last) still gets its run_end."""

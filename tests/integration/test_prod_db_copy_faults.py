@@ -232,5 +232,6 @@ def test_ansible_playbook_stopped_during_the_dump(r, tmp_path, signum):
     assert any("SERVICE_CONNECT of ttahub-prod: deleted" in line for line in closed[0]["cleanup"]), closed[0]["cleanup"]
     assert closed[0].get("session_removed") is True, "the dead run's cf session (a token) is removed"
     outcome = [e["outcome"] for e in events(tmp_path, "run_end")]
-    assert outcome == (["aborted"] if signum == signal.SIGINT else []), "SIGTERM and SIGKILL leave no run_end"
+    expected = {signal.SIGINT: ["aborted"], signal.SIGTERM: ["terminated"], signal.SIGKILL: []}[signum]
+    assert outcome == expected, "the callback records SIGINT and SIGTERM; SIGKILL leaves no run_end"
     assert audit(tmp_path)[-1]["event"] in ("ssh_window_closed", "run_end")
