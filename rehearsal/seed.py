@@ -202,7 +202,8 @@ def build_ttahub_world() -> tuple[World, str]:
     world = empty_world()
     t0 = now(world)
     org = add_org(world, ORG_NAME, ts=t0 - 900 * 86400)
-    deployer_password = secrets.token_urlsafe(24)
+    # Never a leading '-': cf (and the call log's redaction) would read such a password on argv as a flag.
+    deployer_password = "s" + secrets.token_urlsafe(24)
     deployer = add_user(world, DEPLOYER, password=deployer_password, origin="uaa", kind="service_account")
     operator = add_user(world, OPERATOR, origin="rehearsal.gov", kind="sso")
     add_role(world, operator, "organization_manager", org=org)
