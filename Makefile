@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST_ARGS ?=
 
-.PHONY: setup test unit integration lint sanity docs rehearsal bench clean
+.PHONY: setup test unit integration reliability lint sanity docs rehearsal bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -19,6 +19,10 @@ unit: setup
 
 integration: setup
 	$(VENV)/bin/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+# The whole fault matrix and bad-input corpus (make test runs a sample of them): about 30 minutes on 2 cores.
+reliability: setup
+	$(VENV)/bin/python -m pytest -q -n $${PYTEST_WORKERS:-2} tests/reliability --full-matrix $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ansible-lint --offline

@@ -6,8 +6,10 @@
 Each check returns a list of violations (plain sentences; empty when it holds), so that a case can report everything
 that broke at once and the suite can count the cases that held. :func:`after_procedure` runs the fault matrix's
 checks: space SSH disallowed (within ``within`` seconds, for a killed controller the watchdog's job), no
-``SERVICE_CONNECT`` key, no plaintext of the data on disk, no secret in any output, artifact or audit record, the audit
-chain valid with the outcome recorded, the leases consistent (none open, no watchdog or attached process alive).
+``SERVICE_CONNECT`` key, no plaintext of the data on disk, no secret in any output, artifact or audit record, no cf
+session (a token) left, the audit chain valid with the outcome recorded (a ``run_end``; for a killed controller, which
+cannot write one, every window it opened recorded as closed), the leases consistent (none open, no watchdog or
+attached process alive).
 """
 
 from __future__ import annotations
@@ -255,14 +257,16 @@ def audit_chain(path: pathlib.Path) -> list[str]:
 
 
 def outcome(records: t.Sequence[t.Mapping[str, t.Any]]) -> str | None:
-    """How the run ended as the audit log tells it: the ``run_end`` outcome, else ``killed`` when the watchdog closed
-    the window of a dead controller, else None (nothing says)."""
+    """How the run ended as the audit log tells it: the ``run_end`` outcome, else None."""
     ends = [r.get("outcome") for r in records if r.get("event") == "run_end"]
-    if ends:
-        return str(ends[-1])
-    if any(r.get("event") == "ssh_window_closed" and r.get("reason") == "controller_died" for r in records):
-        return "killed"
-    return None
+    return str(ends[-1]) if ends else None
+
+
+def unrecorded_windows(records: t.Sequence[t.Mapping[str, t.Any]]) -> list[str]:
+    """Windows the audit log shows opened and never closed (by the run, or by the watchdog for a dead controller)."""
+    opened = [r.get("window_id") for r in records if r.get("event") == "ssh_window_opened"]
+    closed = {r.get("window_id") for r in records if r.get("event") == "ssh_window_closed"}
+    return [str(w) for w in opened if w not in closed]
 
 
 def leases_consistent(state_dir: pathlib.Path, within: float = 10.0) -> list[str]:
@@ -294,13 +298,16 @@ class Run:
     marker: str | None = None                # the production data's plaintext marker
     skip: list[pathlib.Path] = dataclasses.field(default_factory=list)   # folders not searched (the source database)
     secrets: dict[str, str] = dataclasses.field(default_factory=dict)
-    expect_outcome: tuple[str, ...] = ("failed", "aborted", "success", "killed")
-    killed: bool = False                     # the controller got SIGKILL/SIGTERM: the outcome may be the watchdog's
+    sessions: list[pathlib.Path] = dataclasses.field(default_factory=list)  # where per-run CF_HOMEs are made
+    expect_outcome: tuple[str, ...] = ("failed", "aborted", "terminated", "success")
+    killed: bool = False                     # the controller got SIGKILL/SIGTERM: it could not write its run_end
 
 
 def after_procedure(run: Run, *, within: float = 10.0) -> list[str]:
     """Every invariant of the fault matrix; returns the violations."""
     problems: list[str] = []
+    if run.sessions and wait_for(lambda: not leftover_sessions(*run.sessions), within) is None:
+        problems.append(f"cf session directories (a token each) left {within} s after the run: {leftover_sessions(*run.sessions)}")
     if wait_for(lambda: not space_ssh_allowed(run.home), within) is None:
         problems.append(f"space SSH still allowed in {PROD_SPACE} {within} s after the run")
     if wait_for(lambda: SERVICE_KEY not in service_keys(run.home), within) is None:
@@ -317,8 +324,11 @@ def after_procedure(run: Run, *, within: float = 10.0) -> list[str]:
     problems += audit_chain(run.audit_log)
     records = audit_records(run.audit_log)
     ended = outcome(records)
-    if ended is None and not (run.killed and not any(r.get("event") == "ssh_window_opened" for r in records)):
-        problems.append("the audit log does not record how the run ended")
+    if ended is None and not run.killed:
+        problems.append("the audit log does not record how the run ended (no run_end)")
     elif ended is not None and ended not in run.expect_outcome:
         problems.append(f"the audit log records the outcome {ended!r}, expected one of {run.expect_outcome}")
+    # A killed controller writes nothing more; what it opened must still be recorded as closed (by the watchdog, or
+    # by a close that was under way).
+    problems += [f"the window {w} was opened and its closing is not in the audit log" for w in unrecorded_windows(records)]
     return problems
