@@ -614,6 +614,11 @@ def check(cloud: Cloud, case: Case, tmp: pathlib.Path, prepared: Prepared, outco
     return problems
 
 
+def _fold(names: list[str]) -> list[str]:
+    """``[a, b, b, b, c]`` -> ``[a, b, c]``."""
+    return [name for i, name in enumerate(names) if i == 0 or names[i - 1] != name]
+
+
 def execute(cloud: Cloud, case: Case, tmp: pathlib.Path) -> tuple[list[str], Outcome]:
     """Run one case from production's normal state and return the violations of every invariant."""
     cloud.reset()
@@ -623,7 +628,9 @@ def execute(cloud: Cloud, case: Case, tmp: pathlib.Path) -> tuple[list[str], Out
     problems = check(cloud, case, tmp, prepared, outcome)
     if case.kind == "clean":
         made = clean_calls(cloud, seq)
-        if made != list(CALLS[case.procedure].get("cf") or []):
+        # A task's state is polled until it ends (cf_task), so how many reads repeat depends on the machine's load:
+        # compare the sequences with repeated neighbours folded, which still catches a call added, removed or moved.
+        if _fold(made) != _fold(list(CALLS[case.procedure].get("cf") or [])):
             problems.append(f"the procedure's cf calls changed; update tests/reliability/matrix_calls.yml to: {made}")
     return problems, outcome
 
