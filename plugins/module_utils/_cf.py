@@ -994,11 +994,14 @@ SESSION_HOLD_PREFIX = ".ttahub-ops-held-"
 # session, and removes it itself), then removes the session it left (only a directory create_cf_home marked).
 # Under ansible-runner ($3), a runner that dies (SIGKILL: it cannot stop its child) leaves ansible-playbook orphaned on a
 # closed terminal: it is stopped with SIGTERM, as the runner itself would have done.
+# A cf call still under way when the controller died ends within its timeout ($4 s) and writes its config.json (the
+# token) back into the session: the reaper removes the directory again while such a call can still end.
 _REAPER = (
     'while kill -0 "$1" 2>/dev/null; do '
     'if [ -n "$3" ] && ! kill -0 "$3" 2>/dev/null; then kill -TERM "$1" 2>/dev/null; fi; sleep 1; done; '
     'while :; do held=; for f in "$2"/%s*; do [ -e "$f" ] && held=1; done; [ -z "$held" ] && break; sleep 1; done; '
-    'if [ -f "$2/%s" ]; then rm -rf -- "$2"; fi'
+    '[ -f "$2/%s" ] || exit 0; rm -rf -- "$2"; '
+    'i=0; while [ "$i" -lt "$4" ]; do sleep 1; i=$((i + 1)); [ -e "$2" ] && rm -rf -- "$2"; done'
 ) % (SESSION_HOLD_PREFIX, SESSION_MARKER)
 
 
@@ -1032,19 +1035,20 @@ def supervisor_of(pid: int) -> int | None:
     return None
 
 
-def arm_session_reaper(cf_home: str, environ: t.Mapping[str, str]) -> int | None:
+def arm_session_reaper(cf_home: str, environ: t.Mapping[str, str], linger: int = DEFAULT_TIMEOUT + 5) -> int | None:
     """Remove the per-run CF_HOME (it holds a token) when the run's controller dies without ending the session
     (SIGKILL, SIGTERM, a failure inside the always section): a detached shell waits for ansible-playbook's pid
     (E(TTAHUB_OPS_CONTROLLER_PID), set by the audit callback), then for the holds of open SSH windows (their watchdog
     closes them with this session), and removes the directory. Under ansible-runner it also stops an ansible-playbook
-    that its dead runner left orphaned. The session's normal end removes it first. Returns the shell's pid, or None
-    outside a run (no controller pid)."""
+    that its dead runner left orphaned. For ``linger`` seconds (a cf call's timeout) it removes the directory again if
+    a cf call that was under way writes it back. The session's normal end removes it first. Returns the shell's pid,
+    or None outside a run (no controller pid)."""
     value = environ.get(CONTROLLER_PID_ENV, "")
     if not value.isdigit():
         return None
     supervisor = supervisor_of(int(value))
     proc = subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
-        ["/bin/sh", "-c", _REAPER, "ttahub-ops-session-reaper", value, cf_home, str(supervisor or "")],
+        ["/bin/sh", "-c", _REAPER, "ttahub-ops-session-reaper", value, cf_home, str(supervisor or ""), str(int(linger))],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd="/",
     )
     return proc.pid
@@ -1110,11 +1114,33 @@ def client_from_module(module: t.Any) -> CfClient:
     return CfClient(cf_cli=params.get("cf_cli"), cf_home=params.get("cf_home"), timeout=params.get("cf_timeout") or DEFAULT_TIMEOUT)
 
 
+class CfStoppedError(CfError):
+    kind = "stopped"
+
+
+def _stopped(signum: int, frame: t.Any) -> t.NoReturn:
+    raise CfStoppedError("finish the task", f"it was stopped by {signal.Signals(signum).name}",
+                         "What it had started was cleaned up; run the procedure again")
+
+
 def run_module(module: t.Any, body: t.Callable[[CfClient], dict[str, t.Any]], *, client: bool = True) -> t.NoReturn:
-    """Run a module's body with a client; any CfError becomes one fail_json with what to do."""
+    """Run a module's body with a client; any CfError becomes one fail_json with what to do.
+
+    SIGTERM and SIGHUP (Ansible passes SIGTERM on to the modules it runs when it is terminated) become a CfStoppedError
+    while the body runs, so that its ``finally`` clauses run: a partial download, a temporary key or workspace is
+    removed instead of being left behind by the default action of the signal."""
+    previous: dict[int, t.Any] = {}
+    try:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, _stopped)
+    except ValueError:  # not the main thread: keep the default actions
+        pass
     try:
         cf = client_from_module(module) if client else None
         result = body(cf)  # type: ignore[arg-type]
     except CfError as err:
         module.fail_json(msg=err.message, **err.details())
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     module.exit_json(**result)

@@ -186,7 +186,7 @@ def start(module: AnsibleModule) -> dict:
         )
     environ = dict(os.environ)
     cf_home = create_cf_home(params["base_dir"], environ.get("TTAHUB_OPS_RUN_ID"))
-    arm_session_reaper(cf_home, environ)  # a killed run's session (a token) does not outlive it
+    arm_session_reaper(cf_home, environ, linger=params["cf_timeout"] + 5)  # a killed run's session (a token) does not outlive it
     try:
         cf = CfClient(cf_cli=params["cf_cli"], cf_home=cf_home, timeout=params["cf_timeout"])
         if environ.get("CF_USERNAME") and environ.get("CF_PASSWORD"):

@@ -342,8 +342,13 @@ def retrieval_checks(dest: pathlib.Path, audit_log: pathlib.Path, succeeded: boo
     copied = any(r.get("event") == "instance_file_copied" for r in inv.audit_records(audit_log))
     if succeeded or copied or not dest.exists():
         return []
-    left = [str(p) for p in dest.rglob("*") if p.is_file()]
-    return [f"a retrieval that did not complete left {left}"] if left else []
+
+    def left() -> list[str]:
+        return [str(p) for p in dest.rglob("*") if p.is_file()]
+
+    # a module whose ansible-playbook was killed (SIGKILL) still cleans up after itself when its window closes
+    inv.wait_for(lambda: not left(), 10.0)
+    return [f"a retrieval that did not complete left {left()}"] if left() else []
 
 
 def deploy_checks(cloud: Cloud, succeeded: bool) -> list[str]:
