@@ -89,6 +89,7 @@ except ImportError:  # pragma: no cover - always present in ansible-core
 
 RUN_ID_ENV = "TTAHUB_OPS_RUN_ID"
 CONTROLLER_PID_ENV = "TTAHUB_OPS_CONTROLLER_PID"
+AUDIT_LOG_ENV = "TTAHUB_OPS_AUDIT_LOG"
 MSG_LIMIT = 300
 NO_LOG_MSG = "output hidden by no_log"
 CF_SESSION_ACTIONS = frozenset(("ttahub.ops.cf_session",))
@@ -394,6 +395,8 @@ class CallbackModule(CallbackBase):
             return
         chosen = self._option_path or (str(play_log) if play_log else None) or _audit.default_path()
         self.path = os.path.abspath(os.path.expanduser(chosen))
+        # Out-of-process writers (the SSH window's watchdog, a module that outlives a killed run) write to this log.
+        os.environ[AUDIT_LOG_ENV] = self.path
 
     # -- reading Ansible objects (defensively: these are not all public APIs) ------------------------------------------
 

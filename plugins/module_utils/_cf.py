@@ -54,6 +54,7 @@ __all__ = [
     "arm_session_reaper",
     "cf_argument_spec",
     "hold_session",
+    "record_if_orphaned",
     "release_session",
     "session_holds",
     "supervisor_of",
@@ -61,6 +62,7 @@ __all__ = [
     "check_arguments",
     "check_name",
     "classify_failure",
+    "controller_alive",
     "is_cf_name",
     "parse_app_processes",
     "parse_app_ssh_toggle",
@@ -995,14 +997,14 @@ SESSION_HOLD_PREFIX = ".ttahub-ops-held-"
 # Under ansible-runner ($3), a runner that dies (SIGKILL: it cannot stop its child) leaves ansible-playbook orphaned on a
 # closed terminal: it is stopped with SIGTERM, as the runner itself would have done.
 # A cf call still under way when the controller died ends within its timeout ($4 s) and writes its config.json (the
-# token) back into the session: the reaper removes the directory again while such a call can still end.
+# token) back into the session, even after the watchdog or the reaper removed it: the reaper removes the directory
+# again while such a call can still end. ($2 is the random directory create_cf_home made for this run, nothing else.)
 _REAPER = (
     'while kill -0 "$1" 2>/dev/null; do '
     'if [ -n "$3" ] && ! kill -0 "$3" 2>/dev/null; then kill -TERM "$1" 2>/dev/null; fi; sleep 1; done; '
     'while :; do held=; for f in "$2"/%s*; do [ -e "$f" ] && held=1; done; [ -z "$held" ] && break; sleep 1; done; '
-    '[ -f "$2/%s" ] || exit 0; rm -rf -- "$2"; '
-    'i=0; while [ "$i" -lt "$4" ]; do sleep 1; i=$((i + 1)); [ -e "$2" ] && rm -rf -- "$2"; done'
-) % (SESSION_HOLD_PREFIX, SESSION_MARKER)
+    'rm -rf -- "$2"; i=0; while [ "$i" -lt "$4" ]; do sleep 1; i=$((i + 1)); [ -e "$2" ] && rm -rf -- "$2"; done'
+) % (SESSION_HOLD_PREFIX,)
 
 
 def hold_session(cf_home: str, name: str) -> None:
@@ -1043,6 +1045,9 @@ def arm_session_reaper(cf_home: str, environ: t.Mapping[str, str], linger: int =
     that its dead runner left orphaned. For ``linger`` seconds (a cf call's timeout) it removes the directory again if
     a cf call that was under way writes it back. The session's normal end removes it first. Returns the shell's pid,
     or None outside a run (no controller pid)."""
+    if not os.path.isfile(os.path.join(cf_home, SESSION_MARKER)):
+        raise CfUsageError("watch the cf session", f"{cf_home} is not a ttahub.ops session directory",
+                           "Pass the cf_home that create_cf_home made")
     value = environ.get(CONTROLLER_PID_ENV, "")
     if not value.isdigit():
         return None
@@ -1143,4 +1148,39 @@ def run_module(module: t.Any, body: t.Callable[[CfClient], dict[str, t.Any]], *,
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    record_if_orphaned(result.get("audit_events"))
     module.exit_json(**result)
+
+
+def controller_alive(environ: t.Mapping[str, str]) -> bool:
+    """Whether the run's ansible-playbook (E(TTAHUB_OPS_CONTROLLER_PID)) still runs; True when it is not known."""
+    value = environ.get(CONTROLLER_PID_ENV, "")
+    if not value.isdigit():
+        return True
+    try:
+        os.kill(int(value), 0)
+        with open(f"/proc/{value}/stat", "rb") as handle:
+            raw = handle.read().decode("ascii", "replace")
+        return raw[raw.rfind(")") + 2:][:1] not in ("Z", "X")
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+
+
+def record_if_orphaned(events: t.Any, environ: t.Mapping[str, str] | None = None) -> bool:
+    """A module that outlived its ansible-playbook (killed while the module ran) writes its own audit events, which no
+    callback will write: a copy that landed, a window that closed. Returns whether it wrote them."""
+    environ = os.environ if environ is None else environ
+    if not events or controller_alive(environ):
+        return False
+    from ansible_collections.ttahub.ops.plugins.module_utils import _audit  # pylint: disable=import-outside-toplevel
+
+    path = environ.get("TTAHUB_OPS_AUDIT_LOG") or _audit.default_path()
+    for event in events:
+        if isinstance(event, dict) and event.get("event"):
+            fields = {k: v for k, v in event.items() if k not in ("event",) + tuple(_audit.REQUIRED_FIELDS)}
+            with contextlib.suppress(_audit.AuditLogError, ValueError, TypeError, OSError):
+                _audit.append_record(path, str(event["event"]), environ.get("TTAHUB_OPS_RUN_ID") or "unknown",
+                                     **fields, controller_died=True)
+    return True
