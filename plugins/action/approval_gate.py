@@ -13,6 +13,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.ttahub.ops.plugins.module_utils import _runtime
 from ansible_collections.ttahub.ops.plugins.module_utils._approval import (
     ApprovalError,
     audit_event,
@@ -63,8 +64,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 
 
 def default_state_dir() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops")
+    return _runtime.state_dir()
 
 
 def _stdout_callback() -> str:
@@ -106,7 +106,7 @@ class ActionModule(ActionBase):
         sop = args["sop"]
         policy_name = args["policy"] or sop
         environment = args["environment"]
-        operator = args["operator"] if args["operator"] is not None else os.environ.get("TTAHUB_OPS_OPERATOR", "")
+        operator = args["operator"] if args["operator"] is not None else _runtime.operator(default_to_user=False)
         inventory = self._inventory_label(task_vars, environment)
         hint = args["roster_hint"] or f"fill {inventory}/group_vars/all/roster.yml"
 

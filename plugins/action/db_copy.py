@@ -16,9 +16,10 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy
+from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _runtime
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CF_COMMON_ARGS, CfClient, CfError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import CF_COMMON_ARGS, CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 display = Display()
 
@@ -81,14 +82,11 @@ class ActionModule(ActionBase):
                 tunnel_timeout=args["tunnel_timeout"],
                 dump_timeout=args["dump_timeout"],
                 controller=controller,
-                run_id=os.environ.get("TTAHUB_OPS_RUN_ID", ""),
-                operator=args["operator"] or os.environ.get("TTAHUB_OPS_OPERATOR", ""),
+                run_id=os.environ.get(_runtime.RUN_ID_ENV, ""),
+                operator=_runtime.operator(given=args["operator"], default_to_user=False),
             )
-        except _dbcopy.CopyError as err:
-            result.update(error_kind=err.kind, audit_events=err.events)
-            raise AnsibleActionFail(err.message, result=result) from None
-        except (CfError, sw.WindowError) as err:
-            result.update(error_kind=err.kind, audit_events=getattr(err, "events", []))
+        except OpsError as err:  # the copy's, cf's and the window's errors alike: one failed task with what was done
+            result.update(err.details(), audit_events=err.events)
             raise AnsibleActionFail(err.message, result=result) from None
         record = done["record"]
         result.update(

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 
 from ansible_collections.ttahub.ops.plugins.module_utils._approval import ROLE_TITLES, ROLES, Roster
 from ansible_collections.ttahub.ops.plugins.module_utils._reports import ReportWriteError, safe_name, write_pair
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = [
     "ALLOWED_KEYS",
@@ -69,19 +70,10 @@ ALLOWED_KEYS = ("username", "roster_role", "roles", "spaces", "required", "reaso
 WHERE = "inventories/<env>/group_vars/all/access.yml"
 
 
-class AccessError(Exception):
+class AccessError(OpsError):
     """The review cannot be made. Worded "Failed to <action>: <cause>. <what to do>"."""
 
-    def __init__(self, action: str, cause: str, todo: str = "") -> None:
-        self.action = action
-        self.cause = cause
-        self.todo = todo
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        text = f"Failed to {self.action}: {self.cause.rstrip('. ')}."
-        return f"{text} {self.todo.rstrip('. ')}." if self.todo else text
+    kind = "access_review_failed"
 
 
 def _allowed_fail(cause: str) -> AccessError:

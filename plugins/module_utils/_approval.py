@@ -34,7 +34,8 @@ import secrets
 import typing as t
 from collections.abc import Mapping
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import NAME_HINT, is_cf_name, one_line, shown
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import NAME_HINT, is_cf_name
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError, shown
 
 __all__ = [
     "ApprovalError",
@@ -132,24 +133,24 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
-class ApprovalError(Exception):
-    """The gate cannot go on. Worded "Failed to <action>: <cause>. <what to do>"."""
+class ApprovalError(OpsError):
+    """The gate cannot go on. Worded "Failed to <action>: <cause>. <what to do>"; ``reason`` is its stable code."""
 
-    def __init__(self, action: str, cause: str, todo: str = "", *, reason: str = "invalid_configuration") -> None:
-        self.action = one_line(action)
-        self.cause = one_line(cause)
-        self.todo = one_line(todo)
-        self.reason = reason
-        super().__init__(self.message)
+    kind = "invalid_configuration"
+
+    def __init__(self, action: str, cause: str, fix: str = "", *, reason: str = "invalid_configuration") -> None:
+        super().__init__(action, cause, fix, kind=reason)
 
     @property
-    def message(self) -> str:
-        text = f"Failed to {self.action}: {self.cause}"
-        return f"{text}. {self.todo}" if self.todo else text
+    def reason(self) -> str:
+        return self.kind
 
 
-class Refused(Exception):
-    """One proof or one typed step is refused. ``reason`` is a stable code for the audit log."""
+class Refused(OpsError):
+    """One proof or one typed step is refused. ``reason`` is a stable code for the audit log; the message is the
+    refusal as it is shown (not "Failed to ...": the gate goes on to the next proof)."""
+
+    kind = "approval_refused"
 
     def __init__(
         self,
@@ -160,16 +161,22 @@ class Refused(Exception):
         role: str = "",
         method: str = "",
         key_fingerprint: str = "",
-        todo: str = "",
+        fix: str = "",
     ) -> None:
-        self.reason = reason
-        self.message = message
+        self.text = message
         self.approver = approver
         self.role = role
         self.method = method
         self.key_fingerprint = key_fingerprint
-        self.todo = todo
-        super().__init__(message)
+        super().__init__("", message, fix, kind=reason)
+
+    @property
+    def message(self) -> str:
+        return self.text
+
+    @property
+    def reason(self) -> str:
+        return self.kind
 
     def event(self, **context: t.Any) -> dict[str, t.Any]:
         """The audit event of this refusal (``approval_expired`` etc. for the named decisions)."""
@@ -1132,7 +1139,7 @@ def parse_intent(data: bytes, *, source: str = "intent.json") -> dict[str, t.Any
 
     def bad(cause: str) -> Refused:
         return Refused("invalid_intent", f"{source} is not a valid intent: {cause}",
-                       todo="Write a new one with playbooks/approval_request.yml")
+                       fix="Write a new one with playbooks/approval_request.yml")
 
     try:
         intent = json.loads(data.decode("utf-8"))
@@ -1197,20 +1204,20 @@ def check_validity(intent: Mapping[str, t.Any], policy: Policy, now: datetime.da
     not_after = parse_time(intent["not_after"])
     todo = "Request a new approval with playbooks/approval_request.yml"
     if (created - now).total_seconds() > CLOCK_SKEW:
-        raise Refused("not_yet_valid", f"the intent was created in the future ({intent['created']}, now {format_time(now)}); check the clocks", todo=todo)
+        raise Refused("not_yet_valid", f"the intent was created in the future ({intent['created']}, now {format_time(now)}); check the clocks", fix=todo)
     lifetime = (not_after - created).total_seconds()
     if lifetime > policy.max_age:
         raise Refused(
             "validity_too_long",
             f"the intent is valid for {format_duration(int(lifetime))} but policy {policy.name} accepts approvals for "
             f"at most {format_duration(policy.max_age)}",
-            todo=todo,
+            fix=todo,
         )
     if now > not_after:
         raise Refused(
             "expired",
             f"the signed intent expired at {intent['not_after']} ({format_duration(int((now - not_after).total_seconds()))} ago)",
-            todo=todo,
+            fix=todo,
         )
 
 

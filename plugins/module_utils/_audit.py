@@ -31,6 +31,8 @@ import math
 import os
 import re
 import typing as t
+from ansible_collections.ttahub.ops.plugins.module_utils import _runtime
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = [
     "GENESIS",
@@ -62,8 +64,10 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TAIL_BLOCK = 65536
 
 
-class AuditLogError(Exception):
+class AuditLogError(OpsError):
     """The audit log cannot be written. The message says what to do."""
+
+    kind = "audit_log_failed"
 
 
 class VerifyResult(t.NamedTuple):
@@ -104,14 +108,8 @@ def utc_now() -> str:
 
 
 def default_path() -> str:
-    """``$XDG_STATE_HOME/ttahub-ops/audit.jsonl``, or ``~/.local/state/ttahub-ops/audit.jsonl`` without it.
-
-    As the XDG base directory specification says, a relative ``XDG_STATE_HOME`` is ignored.
-    """
-    base = os.environ.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops", "audit.jsonl")
+    """``audit.jsonl`` in the state folder (``_runtime.state_dir``)."""
+    return os.path.join(_runtime.state_dir(), "audit.jsonl")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -349,8 +347,8 @@ def append_record(path: str, event: str, run_id: str, /, **fields: t.Any) -> dic
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as err:
         raise AuditLogError(
-            f"Failed to open the audit log {path}: {err.strerror or err}. "
-            "Check that its directory is writable by you, or set TTAHUB_OPS_AUDIT_LOG (or ops_audit_log) to a writable path."
+            f"open the audit log {path}", str(err.strerror or err),
+            "Check that its directory is writable by you, or set TTAHUB_OPS_AUDIT_LOG (or ops_audit_log) to a writable path",
         ) from err
     try:
         if created:
@@ -364,10 +362,11 @@ def append_record(path: str, event: str, run_id: str, /, **fields: t.Any) -> dic
             if last is None:
                 number = _line_number(fd, offset)
                 raise AuditLogError(
-                    f"Refusing to append to the audit log {path}: its last line ({number}) is not a valid record: "
-                    f"{reason}. Keep the file as evidence and move it aside (for example "
-                    f"`mv {path} {path}.broken`) so that a new log starts; ttahub.ops.audit_verify names the first "
-                    "broken record."
+                    f"append to the audit log {path}",
+                    f"refused: its last line ({number}) is not a valid record: {reason}",
+                    f"Keep the file as evidence and move it aside (for example `mv {path} {path}.broken`) so that a new "
+                    "log starts; ttahub.ops.audit_verify names the first broken record",
+                    kind="audit_log_broken",
                 )
             prev = last["hash"]
         record = dict(body)
@@ -376,9 +375,7 @@ def append_record(path: str, event: str, run_id: str, /, **fields: t.Any) -> dic
         _write_all(fd, canonical(record) + b"\n")
         os.fsync(fd)
     except OSError as err:
-        raise AuditLogError(
-            f"Failed to write the audit log {path}: {err.strerror or err}. Check free space and permissions."
-        ) from err
+        raise AuditLogError(f"write the audit log {path}", str(err.strerror or err), "Check free space and permissions") from err
     finally:
         os.close(fd)  # also releases the lock
     if created:

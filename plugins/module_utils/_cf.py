@@ -19,13 +19,13 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 import typing as t
-import uuid
 from urllib.parse import urlsplit
+
+from ansible_collections.ttahub.ops.plugins.module_utils import _proc, _runtime
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError, shown
 
 try:
     from ansible.module_utils.basic import env_fallback
@@ -54,7 +54,6 @@ __all__ = [
     "arm_session_reaper",
     "cf_argument_spec",
     "hold_session",
-    "record_if_orphaned",
     "release_session",
     "session_holds",
     "supervisor_of",
@@ -62,7 +61,6 @@ __all__ = [
     "check_arguments",
     "check_name",
     "classify_failure",
-    "controller_alive",
     "is_cf_name",
     "parse_app_processes",
     "parse_app_ssh_toggle",
@@ -76,7 +74,6 @@ __all__ = [
     "parse_ssh_code",
     "parse_ssh_enabled",
     "parse_version",
-    "run_module",
     "stop_group",
 ]
 
@@ -111,8 +108,8 @@ def cf_argument_spec(**options: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-class CfError(Exception):
-    """A failed cf operation. ``str()`` gives "Failed to <action>: <cause>. <hint>"."""
+class CfError(OpsError):
+    """A failed cf operation. ``str()`` gives "Failed to <action>: <cause>. <fix>"."""
 
     kind = "cf_error"
 
@@ -120,41 +117,17 @@ class CfError(Exception):
         self,
         action: str,
         cause: str,
-        hint: str = "",
+        fix: str = "",
         *,
         cmd: list[str] | None = None,
         rc: int | None = None,
         stdout: str | None = None,
         stderr: str | None = None,
+        **extra: t.Any,
     ) -> None:
-        self.action = one_line(action)
-        self.cause = one_line(cause).rstrip(". ")
-        self.hint = one_line(hint).rstrip(". ")
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        msg = f"Failed to {self.action}: {self.cause}."
-        if self.hint:
-            msg += f" {self.hint}."
-        return msg
-
-    def details(self) -> dict[str, t.Any]:
-        """What a module returns beside ``msg``; the output is already free of secrets (see CfClient.run)."""
-        out: dict[str, t.Any] = {"error_kind": self.kind}
-        if self.cmd is not None:
-            out["cmd"] = self.cmd
-        if self.rc is not None:
-            out["rc"] = self.rc
-        if self.stdout is not None:
-            out["stdout"] = self.stdout
-        if self.stderr is not None:
-            out["stderr"] = self.stderr
-        return out
+        # The output is already free of secrets (see CfClient.run).
+        super().__init__(action, cause, fix, cmd=cmd, rc=rc, stdout=stdout, stderr=stderr, **extra)
+        self.cmd, self.rc, self.stdout, self.stderr = cmd, rc, stdout, stderr
 
 
 class CfMissingError(CfError):
@@ -219,20 +192,6 @@ class CfDeploymentError(CfError):
 
 class CfNoDeploymentError(CfError):
     kind = "no_active_deployment"
-
-
-def one_line(text: str, longest: int = 300) -> str:
-    """Text as an error message shows it: one line, control and invisible characters escaped (a newline, NUL, an
-    escape sequence or a right-to-left override in a name cannot rewrite the message), any word longer than
-    ``longest`` characters cut."""
-    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
-    return re.sub(r"\S{%d,}" % (longest + 1), lambda m: f"{m.group(0)[:120]}...({len(m.group(0))} characters)", text)
-
-
-def shown(value: t.Any, limit: int = 60) -> str:
-    """A value as an error names it: quoted, non-ASCII escaped (a look-alike letter shows as \\u043e), cut."""
-    text = str(value)
-    return ascii(text[:limit]) + (f"...({len(text)} characters)" if len(text) > limit else "")
 
 
 # (pattern on cf's stderr, error class, cause template, hint template). Order follows cf's own target checks
@@ -710,7 +669,7 @@ class CfClient:
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                 raise CfMissingError("find the cf CLI", f"{cf_cli} is not an executable file", INSTALL_HINT)
             return path
-        found = shutil.which("cf", path=self._environ.get("PATH"))
+        found = _proc.find_tool("cf", path=self._environ.get("PATH"))
         if not found:
             raise CfMissingError("find the cf CLI", "there is no `cf` on PATH", INSTALL_HINT)
         return found
@@ -746,36 +705,23 @@ class CfClient:
         limit = self.timeout if timeout is None else timeout
         self.calls += 1
         try:
-            # Not module.run_command: it has no timeout, and a hung cf (or the ssh a plugin started) must be killed with
-            # its whole process group. Still an argv list, never a shell.
-            proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=self.environment(env),
-                start_new_session=True,
-            )
+            # A hung cf (or the ssh a plugin started) is stopped with its whole process group (_proc.run).
+            proc = _proc.run(cmd, timeout=limit, env=self.environment(env), cwd=None)
         except OSError as exc:
             raise CfMissingError(action, f"cannot run {self.binary} ({exc.strerror})", INSTALL_HINT, cmd=cmd) from exc
-        try:
-            out, err = proc.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
+        except _proc.TimedOut:
             raise CfTimeoutError(
                 action,
                 f"cf did not finish within {limit} s and was stopped",
                 "Check the network and cloud.gov's status (https://cloudgov.statuspage.io), or raise cf_timeout",
                 cmd=cmd,
             ) from None
-        stdout = out.decode("utf-8", "replace")
-        stderr = err.decode("utf-8", "replace")
-        if proc.returncode != 0 and check:
-            error = classify_failure(action, cmd, proc.returncode, None if secret_output else stdout, stderr)
-            raise error
-        return CfResult(cmd, proc.returncode, stdout, stderr)
+        stdout, stderr = proc.text("stdout"), proc.text("stderr")
+        if proc.rc != 0 and check:
+            raise classify_failure(action, cmd, proc.rc, None if secret_output else stdout, stderr)
+        return CfResult(cmd, proc.rc, stdout, stderr)
 
-    def spawn(self, args: list[str], *, action: str, env: t.Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def spawn(self, args: list[str], *, action: str, env: t.Mapping[str, str] | None = None) -> _proc.Popen[bytes]:
         """Start ``cf <args>`` that keeps running (``connect-to-service``) in its own process group, stdout and stderr
         piped; the caller reads them and ends it with :func:`stop_group`."""
         if not all(isinstance(a, str) and "\x00" not in a and "\n" not in a for a in args):
@@ -784,14 +730,7 @@ class CfClient:
         cmd = [self.binary, *args]
         self.calls += 1
         try:
-            return subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=self.environment(env),
-                start_new_session=True,
-            )
+            return _proc.spawn(cmd, env=self.environment(env), cwd=None)
         except OSError as exc:
             raise CfMissingError(action, f"cannot run {self.binary} ({exc.strerror})", INSTALL_HINT, cmd=cmd) from exc
 
@@ -916,41 +855,7 @@ def _href_to_path(href: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def stop_group(proc: subprocess.Popen[bytes], signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL), wait: float = 3.0) -> int | None:
-    """End a process started by :meth:`CfClient.spawn` and everything it started: each signal in turn to its process
-    group (SIGINT first, as Ctrl-C would), waiting ``wait`` seconds for it to exit. Returns its exit status."""
-    for sig in signals:
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # anything the group left behind (ssh, the plugin)
-    return proc.poll()
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a timed-out cf and everything it started (plugins, ssh)."""
-    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    try:
-        proc.communicate(timeout=1)
-    except (subprocess.TimeoutExpired, ValueError):
-        pass
+stop_group = _proc.stop_group
 
 
 def query(data: t.Any, expression: str, *, action: str = "select from the API answer") -> t.Any:
@@ -989,7 +894,7 @@ def create_cf_home(base_dir: str | None = None, run_id: str | None = None) -> st
     return path
 
 
-CONTROLLER_PID_ENV = "TTAHUB_OPS_CONTROLLER_PID"
+CONTROLLER_PID_ENV = _runtime.CONTROLLER_PID_ENV
 # A hold on a session: a space SSH window whose watchdog still needs the session to close it (hold_session).
 SESSION_HOLD_PREFIX = ".ttahub-ops-held-"
 # Waits for the controller to die, then for every hold to be released (the watchdog closes the window with this
@@ -1020,21 +925,7 @@ def release_session(cf_home: str, name: str) -> None:
 
 def supervisor_of(pid: int) -> int | None:
     """The ``ansible-runner`` that runs ``pid`` (its nearest ancestor of that name), or None."""
-    seen: set[int] = set()
-    current = pid
-    while current > 1 and current not in seen:
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/stat", "rb") as handle:
-                raw = handle.read().decode("ascii", "replace")
-            current = int(raw[raw.rfind(")") + 2:].split()[1])
-            with open(f"/proc/{current}/cmdline", "rb") as handle:
-                argv = [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part][:2]
-        except (OSError, ValueError, IndexError):
-            return None
-        if any(os.path.basename(arg) == "ansible-runner" for arg in argv):
-            return current
-    return None
+    return _proc.nearest(pid, "ansible-runner")
 
 
 def arm_session_reaper(cf_home: str, environ: t.Mapping[str, str], linger: int = DEFAULT_TIMEOUT + 5) -> int | None:
@@ -1052,9 +943,9 @@ def arm_session_reaper(cf_home: str, environ: t.Mapping[str, str], linger: int =
     if not value.isdigit():
         return None
     supervisor = supervisor_of(int(value))
-    proc = subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
+    proc = _proc.spawn(
         ["/bin/sh", "-c", _REAPER, "ttahub-ops-session-reaper", value, cf_home, str(supervisor or ""), str(int(linger))],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd="/",
+        stdout=_proc.DEVNULL, stderr=_proc.DEVNULL,
     )
     return proc.pid
 
@@ -1106,81 +997,14 @@ def remove_cf_home(path: str) -> bool:
 
 
 def new_run_id() -> str:
-    return os.environ.get("TTAHUB_OPS_RUN_ID") or str(uuid.uuid4())
+    return _runtime.run_id()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Modules: errors are turned into fail_json here and only here
+# The client a module's options describe (the module edge is _module.run_module)
 # ---------------------------------------------------------------------------------------------------------------------
 
 
 def client_from_module(module: t.Any) -> CfClient:
     params = module.params
     return CfClient(cf_cli=params.get("cf_cli"), cf_home=params.get("cf_home"), timeout=params.get("cf_timeout") or DEFAULT_TIMEOUT)
-
-
-class CfStoppedError(CfError):
-    kind = "stopped"
-
-
-def _stopped(signum: int, frame: t.Any) -> t.NoReturn:
-    raise CfStoppedError("finish the task", f"it was stopped by {signal.Signals(signum).name}",
-                         "What it had started was cleaned up; run the procedure again")
-
-
-def run_module(module: t.Any, body: t.Callable[[CfClient], dict[str, t.Any]], *, client: bool = True) -> t.NoReturn:
-    """Run a module's body with a client; any CfError becomes one fail_json with what to do.
-
-    SIGTERM and SIGHUP (Ansible passes SIGTERM on to the modules it runs when it is terminated) become a CfStoppedError
-    while the body runs, so that its ``finally`` clauses run: a partial download, a temporary key or workspace is
-    removed instead of being left behind by the default action of the signal."""
-    previous: dict[int, t.Any] = {}
-    try:
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            previous[signum] = signal.signal(signum, _stopped)
-    except ValueError:  # not the main thread: keep the default actions
-        pass
-    try:
-        cf = client_from_module(module) if client else None
-        result = body(cf)  # type: ignore[arg-type]
-    except CfError as err:
-        module.fail_json(msg=err.message, **err.details())
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    record_if_orphaned(result.get("audit_events"))
-    module.exit_json(**result)
-
-
-def controller_alive(environ: t.Mapping[str, str]) -> bool:
-    """Whether the run's ansible-playbook (E(TTAHUB_OPS_CONTROLLER_PID)) still runs; True when it is not known."""
-    value = environ.get(CONTROLLER_PID_ENV, "")
-    if not value.isdigit():
-        return True
-    try:
-        os.kill(int(value), 0)
-        with open(f"/proc/{value}/stat", "rb") as handle:
-            raw = handle.read().decode("ascii", "replace")
-        return raw[raw.rfind(")") + 2:][:1] not in ("Z", "X")
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-
-
-def record_if_orphaned(events: t.Any, environ: t.Mapping[str, str] | None = None) -> bool:
-    """A module that outlived its ansible-playbook (killed while the module ran) writes its own audit events, which no
-    callback will write: a copy that landed, a window that closed. Returns whether it wrote them."""
-    environ = os.environ if environ is None else environ
-    if not events or controller_alive(environ):
-        return False
-    from ansible_collections.ttahub.ops.plugins.module_utils import _audit  # pylint: disable=import-outside-toplevel
-
-    path = environ.get("TTAHUB_OPS_AUDIT_LOG") or _audit.default_path()
-    for event in events:
-        if isinstance(event, dict) and event.get("event"):
-            fields = {k: v for k, v in event.items() if k not in ("event",) + tuple(_audit.REQUIRED_FIELDS)}
-            with contextlib.suppress(_audit.AuditLogError, ValueError, TypeError, OSError):
-                _audit.append_record(path, str(event["event"]), environ.get("TTAHUB_OPS_RUN_ID") or "unknown",
-                                     **fields, controller_died=True)
-    return True

@@ -33,6 +33,7 @@ import re
 import typing as t
 
 from ansible_collections.ttahub.ops.plugins.module_utils._reports import ReportWriteError, safe_name, write_pair
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = [
     "CountsError",
@@ -69,22 +70,11 @@ _MONTHS = {name: i for i, name in enumerate(calendar.month_abbr) if name}
 _PINO_ERROR_LEVEL = 50
 
 
-class CountsError(Exception):
+class CountsError(OpsError):
     """A counts audit that cannot go on: ``Failed to <action>: <cause>. <fix>.``"""
 
-    def __init__(self, action: str, cause: str, fix: str, **details: t.Any) -> None:
-        super().__init__(action, cause, fix)
-        self.action, self.cause, self.fix, self.details = action, cause, fix, details
+    kind = "counts_error"
 
-    @property
-    def message(self) -> str:
-        return f"Failed to {self.action}: {self.cause}. {self.fix.rstrip('.')}."
-
-    def __str__(self) -> str:
-        return self.message
-
-
-# --- parsing --------------------------------------------------------------------------------------------------------
 
 def normalize_time(text: str) -> str | None:
     """The script's ``last updated at`` value as ISO 8601 UTC to the second (``2026-11-01T23:41:07Z``); None when

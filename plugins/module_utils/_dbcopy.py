@@ -34,14 +34,14 @@ import selectors
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 import typing as t
 import uuid
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf
+from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf, _proc
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = [
     "CopyError",
@@ -65,14 +65,13 @@ PG_VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
 COPY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-class CopyError(sw.WindowError):
+class CopyError(OpsError):
     """A step of the copy, restore or wipe that failed. ``str()``: "Failed to <verb> <object>: <cause>. <what to do>".
 
-    The same shape as the window's errors (action, cause, hint, kind, audit events): one error type for the procedure.
+    ``events`` are the audit events of what was done before it failed (a window that closed, a copy that was wiped).
     """
 
-    def __init__(self, action: str, cause: str, hint: str = "", *, kind: str = "copy_error", events: list[dict[str, t.Any]] | None = None) -> None:
-        super().__init__(action, cause, hint, kind=kind, events=events)
+    kind = "copy_error"
 
 
 def _now() -> str:
@@ -106,7 +105,7 @@ def find_tool(name: str, bin_dir: str | None = None) -> str:
             path = os.path.join(folder, name)
             if os.access(path, os.X_OK):
                 return path
-    found = shutil.which(name)
+    found = _proc.find_tool(name)
     if not found:
         if name.startswith("age"):
             hint = "Install age (Debian: apt-get install age; https://age-encryption.org)"
@@ -120,36 +119,35 @@ def find_tool(name: str, bin_dir: str | None = None) -> str:
 # no run_command here; and the copy needs what run_command cannot do: processes joined by pipes (pg_dump | age,
 # age -d | pg_restore), kept in their own sessions so the window's watchdog can stop them. Argv lists only, never a
 # shell; secrets only in the environment.
-def _popen(argv: list[str], **kwargs: t.Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, cwd="/", **kwargs)  # pylint: disable=ansible-bad-function,consider-using-with
+def _popen(argv: list[str], *, detach: bool = False, **kwargs: t.Any) -> _proc.Popen[bytes]:
+    return _proc.spawn(argv, detach=detach, **kwargs)
 
 
 def _run(argv: list[str], *, action: str, env: t.Mapping[str, str] | None = None, timeout: float = 120,
-         stdin: bytes | None = None, secret_output: bool = False, user: str | None = None) -> subprocess.CompletedProcess[bytes]:
+         stdin: bytes | None = None, secret_output: bool = False, user: str | None = None) -> _proc.Completed:
     """Run a local tool (argv list, never a shell). ``secret_output`` keeps stdout out of errors."""
     if user is not None:
         argv = ["runuser", "-u", user, "--", *argv]
     try:
-        proc = subprocess.run(  # pylint: disable=ansible-bad-function
-            argv, input=stdin, capture_output=True, timeout=timeout, env=dict(env) if env is not None else None, check=False, cwd="/")
-    except subprocess.TimeoutExpired:
+        proc = _proc.run(argv, input=stdin, timeout=timeout, env=env, detach=False)
+    except _proc.TimedOut:
         raise CopyError(action, f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s", "Check the system and run again",
                         kind="timeout") from None
     except OSError as err:
         raise CopyError(action, f"cannot run {argv[0]} ({err.strerror})", "Check that the tool is installed", kind="tool_missing") from None
-    if proc.returncode != 0:
-        text = proc.stderr.decode("utf-8", "replace") + ("" if secret_output else proc.stdout.decode("utf-8", "replace"))
+    if proc.rc != 0:
+        text = proc.text("stderr") + ("" if secret_output else proc.text("stdout"))
         detail = " ".join(line.strip() for line in text.splitlines() if line.strip())[:600]
         name = os.path.basename(argv[4] if user else argv[0])
-        raise CopyError(action, f"{name} exited {proc.returncode}: {detail or 'no message'}", "See the message above", kind="tool_failed")
+        raise CopyError(action, f"{name} exited {proc.rc}: {detail or 'no message'}", "See the message above", kind="tool_failed")
     return proc
 
 
 def _run_quietly(argv: list[str], timeout: float = 60) -> int:
     """A status check (``pg_ctl status``, ``pg_ctl stop``): only the exit code matters."""
     try:
-        return subprocess.run(argv, capture_output=True, check=False, cwd="/", timeout=timeout).returncode  # pylint: disable=ansible-bad-function
-    except (OSError, subprocess.TimeoutExpired):
+        return _proc.run(argv, timeout=timeout, detach=False).rc
+    except (OSError, _proc.TimedOut):
         return -1
 
 
@@ -522,7 +520,7 @@ def copy_database(
         "tools": versions,
     }
     attached: dict[str, str] = {}
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    procs: dict[str, _proc.Popen[bytes]] = {}
     readers: dict[str, _Reader] = {}
     creds: dict[str, t.Any] = {}
     alive = (lambda: sw.process_alive(controller["pid"], controller.get("start"))) if controller else (lambda: True)
@@ -535,8 +533,8 @@ def copy_database(
             with contextlib.suppress(OSError, ValueError):
                 sw.detach(state_dir, lease_path, attached.pop(slot))
 
-    def start(name: str, argv: list[str], **kwargs: t.Any) -> subprocess.Popen[bytes]:
-        proc = _popen(argv, start_new_session=True, **kwargs)
+    def start(name: str, argv: list[str], **kwargs: t.Any) -> _proc.Popen[bytes]:
+        proc = _popen(argv, detach=True, **kwargs)
         procs[name] = proc
         attach(name, "process", pid=proc.pid, start=sw.process_start_time(proc.pid), name=name)
         return proc
@@ -597,8 +595,8 @@ def copy_database(
         attach("partial", "path", path=partial)
         out = os.fdopen(fd, "wb")
         dump = start("pg_dump", [tools["pg_dump"], "-Fc", "--no-acl", "--no-owner", *conn, "-d", creds["name"]],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        enc = start("age", [tools["age"], "-r", recipient], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                     stdin=_proc.DEVNULL, stdout=_proc.PIPE, stderr=_proc.PIPE, env=env)
+        enc = start("age", [tools["age"], "-r", recipient], stdin=_proc.PIPE, stdout=_proc.PIPE, stderr=_proc.PIPE,
                     env=pg_env())
         readers["dump_err"], readers["age_err"] = _Reader(_pipe(dump.stderr)), _Reader(_pipe(enc.stderr))
         readers["dump_err"].start()
@@ -712,7 +710,7 @@ def delete_service_key(cf: _cf.CfClient, service: str) -> None:
                     f"Delete it by hand: cf delete-service-key -f {service} {KEY_NAME}", kind="key_left")
 
 
-def _undo(procs: t.Mapping[str, subprocess.Popen[bytes]], cf: _cf.CfClient, service: str, files: list[str], identity: str,
+def _undo(procs: t.Mapping[str, _proc.Popen[bytes]], cf: _cf.CfClient, service: str, files: list[str], identity: str,
           folder: str, creds: dict[str, t.Any]) -> list[str]:
     """After a failure: stop every process, delete the key, destroy partial files and the identity."""
     done = []
@@ -898,11 +896,11 @@ def restore_copy(
         events.append({"event": "data_restore_cluster_started", "copy_id": copy_id, "data_dir": paths["data"], "memory_backed": in_memory, "port": port})
         _psql_local(tools, paths, port, "postgres", f'CREATE DATABASE "{database}"')
         started = time.monotonic()
-        dec = _popen([tools["age"], "-d", "-i", identity, ciphertext], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                     stderr=subprocess.PIPE, env=pg_env())
+        dec = _popen([tools["age"], "-d", "-i", identity, ciphertext], stdin=_proc.DEVNULL, stdout=_proc.PIPE,
+                     stderr=_proc.PIPE, env=pg_env())
         restore = _popen([tools["pg_restore"], "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
                           "-h", paths["socket"], "-p", str(port), "-U", "postgres", "-d", database],
-                         stdin=dec.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=pg_env())
+                         stdin=dec.stdout, stdout=_proc.PIPE, stderr=_proc.PIPE, env=pg_env())
         _pipe(dec.stdout).close()
         r_out, r_err = restore.communicate()
         d_err = dec.stderr.read() if dec.stderr else b""

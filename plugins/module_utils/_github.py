@@ -14,7 +14,7 @@ The base URL is ``ops_github_api_url`` (GitHub Enterprise Server and the rehears
 Every failure becomes a :class:`GitHubError` worded "Failed to <action>: <cause>. <what to do>": a rejected token
 (401), a missing permission (403), an exhausted rate limit (403/429 with ``x-ratelimit-remaining: 0`` or
 ``retry-after``), something not found (404), a refused merge (405, 409), a validation error (422), an outage (5xx)
-or an unreachable host. Modules turn them into ``fail_json`` in one place (:func:`run_github_module`).
+or an unreachable host. Modules turn them into ``fail_json`` in one place (``_module.run_module``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlsplit
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -43,7 +44,6 @@ __all__ = [
     "parse_link_header",
     "pr_summary",
     "review_summary",
-    "run_github_module",
 ]
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -70,29 +70,16 @@ def github_argument_spec(**options: dict[str, t.Any]) -> dict[str, dict[str, t.A
     return spec
 
 
-class GitHubError(Exception):
-    """A failed GitHub operation. ``str()`` gives "Failed to <action>: <cause>. <hint>"."""
+class GitHubError(OpsError):
+    """A failed GitHub API call. ``str()`` is "Failed to <action>: <cause>. <fix>"."""
 
-    def __init__(self, action: str, cause: str, hint: str = "", *, status: int | None = None, kind: str = "github_error",
+    kind = "github_error"
+
+    def __init__(self, action: str, cause: str, fix: str = "", *, status: int | None = None, kind: str = "github_error",
                  github_message: str = "") -> None:
-        self.action = action
-        self.cause = cause.rstrip(". ")
-        self.hint = hint.rstrip(". ")
+        super().__init__(action, cause, fix, kind=kind, status=status)
         self.status = status
-        self.kind = kind
         self.github_message = github_message
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        text = f"Failed to {self.action}: {self.cause}."
-        return f"{text} {self.hint}." if self.hint else text
-
-    def details(self) -> dict[str, t.Any]:
-        out: dict[str, t.Any] = {"error_kind": self.kind}
-        if self.status is not None:
-            out["status"] = self.status
-        return out
 
 
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^",]+)"?')
@@ -385,16 +372,3 @@ def client_from_module(module: t.Any) -> GitHubClient:
     p = module.params
     return GitHubClient(api_url=p.get("api_url") or DEFAULT_API_URL, repo=p.get("repo") or "", token=p.get("token"),
                         timeout=p.get("api_timeout") or DEFAULT_TIMEOUT)
-
-
-def run_github_module(module: t.Any, body: t.Callable[[GitHubClient], dict[str, t.Any]],
-                      errors: tuple[type[Exception], ...] = ()) -> t.NoReturn:
-    """Run a module's body with a client; a GitHubError (or one of ``errors``, which carry ``message``) becomes one
-    fail_json that says what to do."""
-    try:
-        result = body(client_from_module(module))
-    except GitHubError as err:
-        module.fail_json(msg=err.message, **err.details())
-    except errors as err:  # pylint: disable=catching-non-exception
-        module.fail_json(msg=getattr(err, "message", str(err)), error_kind=getattr(err, "reason", "refused"))
-    module.exit_json(**result)

@@ -15,16 +15,18 @@ import os
 import re
 import tempfile
 import typing as t
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = ["ReportWriteError", "safe_name", "write_pair"]
 
 
-class ReportWriteError(Exception):
-    """The report could not be written: ``cause`` and ``fix`` complete "Failed to write the <kind> report: ..."."""
+class ReportWriteError(OpsError):
+    """The report could not be written; the caller names which report (``action``)."""
+
+    kind = "report_write_failed"
 
     def __init__(self, cause: str, fix: str) -> None:
-        super().__init__(cause)
-        self.cause, self.fix = cause, fix
+        super().__init__("write the report", cause, fix)
 
 
 def safe_name(text: str) -> str:

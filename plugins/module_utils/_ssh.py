@@ -26,11 +26,11 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import typing as t
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfError, _kill_group, classify_failure, session_base_dir
+from ansible_collections.ttahub.ops.plugins.module_utils import _proc
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfError, classify_failure, session_base_dir
 
 __all__ = [
     "ASKPASS_VARIABLE",
@@ -177,7 +177,7 @@ def find_tool(name: str, override: str | None = None) -> str:
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
         raise SshError(f"find {name}", f"{override} is not an executable file", f"Install OpenSSH's {name} or fix the path")
-    found = shutil.which(name)
+    found = _proc.find_tool(name)
     if not found:
         raise SshError(f"find {name}", f"there is no `{name}` on PATH",
                        "Install the OpenSSH client (Debian/Ubuntu: apt-get install openssh-client; macOS ships it)")
@@ -197,20 +197,14 @@ def run_tool(argv: list[str], *, action: str, timeout: float, env: t.Mapping[str
         if "\x00" in arg:
             raise SshError(action, "an argument contains a NUL byte", "Check the paths given to the playbook")
     try:
-        # Not module.run_command: it has no timeout, and ssh with its children must be killed as a group.
-        proc = subprocess.Popen(  # pylint: disable=ansible-bad-function
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(os.environ if env is None else env), start_new_session=True,
-        )
+        # ssh with its children is stopped as a group on timeout (_proc.run).
+        proc = _proc.run(argv, timeout=timeout, env=dict(os.environ if env is None else env), cwd=None)
     except OSError as exc:
         raise SshError(action, f"cannot run {argv[0]} ({exc.strerror})", "Install the OpenSSH client") from exc
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)  # type: ignore[arg-type]
+    except _proc.TimedOut:
         raise SshConnectError(action, f"{os.path.basename(argv[0])} did not finish within {int(timeout)} s and was stopped",
                               "Check the network path to the SSH proxy, or raise ssh_timeout for large copies") from None
-    return ToolResult(list(argv), proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+    return ToolResult(list(argv), proc.rc, proc.text("stdout"), proc.text("stderr"))
 
 
 # ---------------------------------------------------------------------------------------------------------------------

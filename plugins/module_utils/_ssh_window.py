@@ -32,13 +32,13 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 import typing as t
 import uuid
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf
+from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf, _proc, _runtime
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = [
     "DEFAULT_MINUTES",
@@ -62,8 +62,8 @@ DEFAULT_MINUTES = 30
 POLL_S = 0.5
 RETRY_S = 5.0
 ARM_TIMEOUT_S = 15.0
-CONTROLLER_PID_ENV = "TTAHUB_OPS_CONTROLLER_PID"
-RUN_ID_ENV = "TTAHUB_OPS_RUN_ID"
+CONTROLLER_PID_ENV = _runtime.CONTROLLER_PID_ENV
+RUN_ID_ENV = _runtime.RUN_ID_ENV
 SPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 ROLE_TITLES = {
     "product_owner": "Product Owner",
@@ -73,91 +73,14 @@ ROLE_TITLES = {
 }
 
 
-class WindowError(Exception):
+class WindowError(OpsError):
     """A window operation that cannot go on. ``str()`` is "Failed to <verb> <object>: <cause>. <what to do>"."""
 
-    def __init__(self, action: str, cause: str, hint: str = "", *, kind: str = "window_error", events: list[dict[str, t.Any]] | None = None) -> None:
-        self.action = _cf.one_line(action)
-        self.cause = _cf.one_line(cause).rstrip(". ")
-        self.hint = _cf.one_line(hint).rstrip(". ")
-        self.kind = kind
-        self.events = list(events or [])
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return f"Failed to {self.action}: {self.cause}." + (f" {self.hint}." if self.hint else "")
+    kind = "window_error"
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Processes: is the controller (or the watchdog) still the process we started with?
-
-
-def process_start_time(pid: int) -> str | None:
-    """The start time of ``pid`` in clock ticks since boot (``/proc/PID/stat`` field 22), or None when unknown."""
-    try:
-        with open(f"/proc/{int(pid)}/stat", "rb") as handle:
-            raw = handle.read().decode("ascii", "replace")
-    except (OSError, ValueError):
-        return None
-    fields = raw[raw.rfind(")") + 2:].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{int(pid)}/stat", "rb") as handle:
-            raw = handle.read().decode("ascii", "replace")
-    except (OSError, ValueError):
-        return None
-    rest = raw[raw.rfind(")") + 2:].split()
-    return rest[0] if rest else None
-
-
-def process_alive(pid: t.Any, start: t.Any = None) -> bool:
-    """Whether ``pid`` runs and, when ``start`` is given and /proc is there, is the same process (not a reused pid).
-
-    A zombie (killed, not yet reaped by its parent) counts as dead.
-    """
-    try:
-        pid = int(pid)
-    except (TypeError, ValueError):
-        return False
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    if os.path.isdir("/proc/self"):
-        if _proc_state(pid) in (None, "Z", "X"):
-            return False
-        if start not in (None, "") and process_start_time(pid) != str(start):
-            return False
-    return True
-
-
-def _ancestors(pid: int) -> t.Iterator[int]:
-    seen = set()
-    while pid > 1 and pid not in seen:
-        seen.add(pid)
-        yield pid
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                raw = handle.read().decode("ascii", "replace")
-            pid = int(raw[raw.rfind(")") + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            return
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part]
-    except OSError:
-        return []
+process_start_time = _proc.start_time
+process_alive = _proc.alive
 
 
 def controller_identity(environ: t.Mapping[str, str] | None = None, pid: int | None = None) -> dict[str, t.Any]:
@@ -170,10 +93,8 @@ def controller_identity(environ: t.Mapping[str, str] | None = None, pid: int | N
         if value.isdigit() and process_alive(int(value)):
             pid, how = int(value), "environment"
     if pid is None:
-        for candidate in _ancestors(os.getppid()):
-            if any(os.path.basename(arg) == "ansible-playbook" for arg in _cmdline(candidate)[:2]):
-                pid, how = candidate, "ancestor"
-                break
+        pid = _proc.nearest(os.getppid(), "ansible-playbook")
+        how = "ancestor"
     if pid is None or not process_alive(pid):
         raise WindowError(
             "find the run's controller",
@@ -186,44 +107,8 @@ def controller_identity(environ: t.Mapping[str, str] | None = None, pid: int | N
             "supervisor_pid": supervisor, "supervisor_start": process_start_time(supervisor) if supervisor else None}
 
 
-def _kill_group(pid: int, start: t.Any, *, grace: float = 3.0) -> str:
-    """SIGTERM the process group of ``pid`` (or the process), then SIGKILL after ``grace`` seconds."""
-    if not process_alive(pid, start):
-        return "already gone"
-    try:
-        pgid = os.getpgid(pid)
-    except OSError:
-        pgid = None
-    own = os.getpgid(0)
-
-    def send(sig: int) -> None:
-        try:
-            if pgid is not None and pgid == pid and pgid != own:
-                os.killpg(pgid, sig)
-            else:
-                os.kill(pid, sig)
-        except OSError:
-            pass
-
-    send(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        _reap(pid)
-        if not process_alive(pid, start):
-            return "stopped"
-        time.sleep(0.05)
-    send(signal.SIGKILL)
-    for _attempt in range(40):
-        _reap(pid)
-        if not process_alive(pid, start):
-            return "killed"
-        time.sleep(0.05)
-    return "could not be killed"
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+_kill_group = _proc.kill_pid_group
+_reap = _proc.reap
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -390,11 +275,8 @@ def space_ssh_allowed(cf: _cf.CfClient, space: str) -> bool:
 
 
 def default_state_dir() -> str:
-    """``$XDG_STATE_HOME/ttahub-ops`` or ``~/.local/state/ttahub-ops``: where ``ops_state_dir`` points by default."""
-    base = os.environ.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "ttahub-ops")
+    """Where ``ops_state_dir`` points by default (``_runtime.state_dir``)."""
+    return _runtime.state_dir()
 
 
 def _now() -> tuple[float, str]:
@@ -525,7 +407,7 @@ def open_window(
             events.append(close_window(state_dir, path, reason="allow_failed", by="run", cf=cf)["event"])
         except WindowError as err:
             events.extend(err.events)
-        allow_error.audit_events = events  # type: ignore[attr-defined]
+        allow_error.events[:0] = events
         raise allow_error
     events.append({
         "event": "ssh_window_opened",
@@ -722,6 +604,9 @@ sys.exit(_ssh_window.watchdog_main(sys.argv[1:]))
 """
 
 _SOURCE_MODULES = (
+    "ansible_collections.ttahub.ops.plugins.module_utils._errors",
+    "ansible_collections.ttahub.ops.plugins.module_utils._runtime",
+    "ansible_collections.ttahub.ops.plugins.module_utils._proc",
     "ansible_collections.ttahub.ops.plugins.module_utils._audit",
     "ansible_collections.ttahub.ops.plugins.module_utils._cf",
     "ansible_collections.ttahub.ops.plugins.module_utils._ssh_window",
@@ -748,16 +633,7 @@ def spawn_watchdog(lease_path: str, *, environ: t.Mapping[str, str] | None = Non
     env = dict(os.environ if environ is None else environ)
     env.pop("PYTHONPATH", None)
     # Not run_command: the watchdog must outlive the module, in its own session, with no pipe Ansible waits on.
-    proc = subprocess.Popen(  # pylint: disable=ansible-bad-function,consider-using-with
-        [sys.executable, "-c", BOOTSTRAP, "watch", lease_path],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-        cwd="/",
-        env=env,
-    )
+    proc = _proc.spawn([sys.executable, "-c", BOOTSTRAP, "watch", lease_path], stdin=_proc.PIPE, stderr=_proc.DEVNULL, env=env)
     if proc.stdin is None or proc.stdout is None:
         raise WindowError("arm the SSH window's watchdog", "its pipes are missing", "Report this bug", kind="watchdog_failed")
     try:

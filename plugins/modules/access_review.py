@@ -157,7 +157,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._access import (
     utc_stamp,
     write_report,
 )
-from ansible_collections.ttahub.ops.plugins.module_utils._approval import ApprovalError, load_roster
+from ansible_collections.ttahub.ops.plugins.module_utils._approval import load_roster
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def findings(report: dict) -> list[str]:
@@ -223,21 +224,22 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
+    partial: dict = {}
+
+    def body() -> dict:
         result = run(module)
-    except (AccessError, ApprovalError) as err:
-        module.fail_json(msg=err.message)
-    summary = result["summary"]
-    if module.params["fail_on_findings"] and (summary["unexpected"] or summary["missing"]):
-        result.pop("msg", None)
-        where = f" See {result['report']['markdown']}." if result["report"] else ""
-        module.fail_json(
-            msg=f"Failed to pass the access review: {summary['unexpected']} unexpected and {summary['missing']} missing role "
-            f"assignments.{where} Remove the unexpected roles or add them to ops_access_allowed with a reason, grant the "
-            "missing ones, then run the review again.",
-            **result,
-        )
-    module.exit_json(**result)
+        summary = result["summary"]
+        if module.params["fail_on_findings"] and (summary["unexpected"] or summary["missing"]):
+            partial.update((k, v) for k, v in result.items() if k != "msg")
+            where = f"See {result['report']['markdown']}. " if result["report"] else ""
+            raise AccessError(
+                "pass the access review", f"{summary['unexpected']} unexpected and {summary['missing']} missing role assignments",
+                f"{where}Remove the unexpected roles or add them to ops_access_allowed with a reason, grant the missing ones, "
+                "then run the review again", kind="findings",
+            )
+        return result
+
+    run_module(module, body, partial=partial)
 
 
 if __name__ == "__main__":

@@ -191,6 +191,7 @@ from ansible_collections.ttahub.ops.plugins.module_utils._counts import (
     utc_stamp,
     write_report,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def run(module: AnsibleModule) -> dict:
@@ -255,22 +256,24 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
+    partial: dict = {}
+
+    def body() -> dict:
         result = run(module)
-    except CountsError as err:
-        module.fail_json(msg=err.message, **err.details)
-    exceeding = result["comparison"]["exceeding"]
-    if module.params["fail_on_decrease"] and exceeding:
-        result.pop("msg", None)
-        where = f" See {result['report']['markdown']}." if result["report"] else ""
-        module.fail_json(
-            msg=f"Failed to pass the counts audit: {len(exceeding)} counts dropped by more than "
-            f"{module.params['max_decrease_percent']:g} % since {os.path.basename(result['previous']['path'])}: "
-            f"{'; '.join(describe(d) for d in exceeding)}.{where} Records are rarely deleted: find out where they "
-            "went before anything else changes, then run the audit again.",
-            **result,
-        )
-    module.exit_json(**result)
+        exceeding = result["comparison"]["exceeding"]
+        if module.params["fail_on_decrease"] and exceeding:
+            partial.update((k, v) for k, v in result.items() if k != "msg")
+            where = f"See {result['report']['markdown']}. " if result["report"] else ""
+            raise CountsError(
+                "pass the counts audit",
+                f"{len(exceeding)} counts dropped by more than {module.params['max_decrease_percent']:g} % since "
+                f"{os.path.basename(result['previous']['path'])}: {'; '.join(describe(d) for d in exceeding)}",
+                f"{where}Records are rarely deleted: find out where they went before anything else changes, then run the "
+                "audit again", kind="counts_decreased",
+            )
+        return result
+
+    run_module(module, body, partial=partial)
 
 
 if __name__ == "__main__":

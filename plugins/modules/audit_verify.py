@@ -100,6 +100,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils._audit import default_path, verify
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 WHAT_TO_DO = (
     "Do not edit or delete the file: keep it as evidence, compare it with a copy kept elsewhere (a CI artifact, a"
@@ -131,10 +133,16 @@ def verify_log(path: str) -> tuple[dict, str | None]:
 def main() -> None:
     module = AnsibleModule(argument_spec={"path": {"type": "path"}}, supports_check_mode=True)
     path = os.path.abspath(module.params["path"] or default_path())
-    data, message = verify_log(path)
-    if message:
-        module.fail_json(msg=message, **data)
-    module.exit_json(**data)
+    partial: dict = {}
+
+    def body() -> dict:
+        data, message = verify_log(path)
+        if message:
+            partial.update(data)
+            raise OpsError("", message, kind="audit_log_broken")  # verify_log words it (which record, what to do)
+        return data
+
+    run_module(module, body, partial=partial, os_error=(f"read the audit log {path}", "Check the path and its permissions"))
 
 
 if __name__ == "__main__":

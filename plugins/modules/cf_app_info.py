@@ -100,8 +100,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     cf_argument_spec,
     parse_guid,
     query,
-    run_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def body(module: AnsibleModule, cf: CfClient) -> dict:
@@ -142,7 +142,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

@@ -89,8 +89,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     cf_argument_spec,
     parse_app_ssh_toggle,
     parse_guid,
-    run_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def body(module: AnsibleModule, cf: CfClient) -> dict:
@@ -129,7 +129,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

@@ -88,8 +88,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     CfClient,
     cf_argument_spec,
     query,
-    run_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def body(module: AnsibleModule, cf: CfClient) -> dict:
@@ -120,7 +120,7 @@ def main() -> None:
         mutually_exclusive=[("all_pages", "body")],
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

@@ -99,13 +99,13 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     CfUsageError,
     cf_argument_spec,
     parse_guid,
-    run_module,
 )
 from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
     SshPermissionDeniedError,
     classify_cf_ssh,
     ssh_refused_hint,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def body(module: AnsibleModule, cf: CfClient) -> dict:
@@ -139,7 +139,8 @@ def body(module: AnsibleModule, cf: CfClient) -> dict:
                           "command": command, "rc": result.rc}],
     }
     if result.rc != 0:
-        module.fail_json(msg=CfError(action, f"the command exited {result.rc}", "See its stdout and stderr").message, **out)
+        raise CfError(action, f"the command exited {result.rc}", "See its stdout and stderr", kind="command_failed",
+                      events=out.pop("audit_events"), **out)
     return out
 
 
@@ -154,7 +155,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

@@ -197,7 +197,6 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     cf_argument_spec,
     parse_guid,
     parse_ssh_code,
-    run_module,
 )
 from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
     SshError,
@@ -216,6 +215,7 @@ from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
     sftp_quote,
     ssh_refused_hint,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The instance, as the Cloud Controller sees it
@@ -590,7 +590,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

@@ -126,8 +126,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     cf_argument_spec,
     classify_failure,
     parse_app_processes,
-    run_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -219,7 +219,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

@@ -121,8 +121,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     CfNotFoundError,
     CfOutputError,
     cf_argument_spec,
-    run_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 PER_PAGE = 200
 
@@ -192,7 +192,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

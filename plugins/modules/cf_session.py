@@ -161,6 +161,7 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     parse_version,
     remove_cf_home,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def _same_api(a: str, b: str) -> bool:
@@ -251,19 +252,14 @@ def main() -> None:
         required_if=[("state", "present", ("api", "org", "space")), ("state", "absent", ("cf_home",))],
         supports_check_mode=True,
     )
-    try:
+    def body() -> dict:
         if module.params["state"] == "present":
-            result = start(module)
-        else:
-            path = module.params["cf_home"]
-            exists = os.path.isdir(path)
-            removed = exists if module.check_mode else remove_cf_home(path)
-            result = {"changed": removed}
-    except CfError as err:
-        module.fail_json(msg=err.message, **err.details())
-    except OSError as err:
-        module.fail_json(msg=f"Failed to prepare the cf session directory: {err}. Check base_dir and free space.")
-    module.exit_json(**result)
+            return start(module)
+        path = module.params["cf_home"]
+        exists = os.path.isdir(path)
+        return {"changed": exists if module.check_mode else remove_cf_home(path)}
+
+    run_module(module, body, os_error=("prepare the cf session directory", "Check base_dir and free space"))
 
 
 if __name__ == "__main__":

@@ -54,8 +54,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     CfUsageError,
     cf_argument_spec,
     parse_ssh_code,
-    run_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def body(module: AnsibleModule, cf: CfClient) -> dict:
@@ -71,7 +71,7 @@ def body(module: AnsibleModule, cf: CfClient) -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=cf_argument_spec(), supports_check_mode=True)
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

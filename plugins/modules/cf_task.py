@@ -128,8 +128,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     parse_guid,
     parse_log_lines,
     parse_run_task,
-    run_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 DONE = ("SUCCEEDED", "FAILED")
 
@@ -182,13 +182,10 @@ def body(module: AnsibleModule, cf: CfClient) -> dict:
     }
     if summary["state"] == "FAILED":
         last = " | ".join(result["log_lines"][-5:]) or "no log lines"
-        module.fail_json(
-            msg=(
-                f"Failed to run task {name} on app {app}: the task ended FAILED ({summary['failure_reason'] or 'no reason given'}). "
-                f"Last lines: {last}. Read the full log with `cf logs {app} --recent`."
-            ),
-            **result,
-        )
+        raise CfError(f"run task {name} on app {app}",
+                      f"the task ended FAILED ({summary['failure_reason'] or 'no reason given'}). Last lines: {last}",
+                      f"Read the full log with `cf logs {app} --recent`", kind="task_failed",
+                      events=result.pop("audit_events"), **result)
     return result
 
 
@@ -222,7 +219,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda cf: body(module, cf))
+    run_module(module, lambda cf: body(module, cf), client="cf")
 
 
 if __name__ == "__main__":

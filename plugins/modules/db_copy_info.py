@@ -64,16 +64,21 @@ audit_events:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec={"state_dir": {"type": "path"}}, supports_check_mode=True)
     state_dir = module.params["state_dir"] or _ssh_window.default_state_dir()
-    copies = [_dbcopy.summary(record) for record in _dbcopy.list_records(state_dir)]
-    late = [c for c in copies if c["overdue"]]
-    events = [{"event": "data_copy_overdue", "copy_id": c["copy_id"], "state": c["state"], "deadline": c["deadline"],
-               "ciphertext_sha256": c["ciphertext_sha256"]} for c in late]
-    module.exit_json(changed=False, copies=copies, overdue=late, audit_events=events)
+
+    def body() -> dict:
+        copies = [_dbcopy.summary(record) for record in _dbcopy.list_records(state_dir)]
+        late = [c for c in copies if c["overdue"]]
+        events = [{"event": "data_copy_overdue", "copy_id": c["copy_id"], "state": c["state"], "deadline": c["deadline"],
+                   "ciphertext_sha256": c["ciphertext_sha256"]} for c in late]
+        return {"changed": False, "copies": copies, "overdue": late, "audit_events": events}
+
+    run_module(module, body, os_error=(f"read the copy records in {state_dir}", "Check ops_state_dir and its permissions"))
 
 
 if __name__ == "__main__":

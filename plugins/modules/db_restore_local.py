@@ -132,6 +132,7 @@ audit_events:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def newest_restorable(state_dir: str) -> str:
@@ -159,33 +160,32 @@ def main() -> None:
     )
     p = module.params
     state_dir = p["state_dir"] or _ssh_window.default_state_dir()
-    if not p["database"].replace("_", "").isalnum():
-        module.fail_json(msg=f"Failed to restore the copy: database name {p['database']!r} is not letters, digits and underscores. Pass another name.")
-    try:
+    def body() -> dict:
+        if not p["database"].replace("_", "").isalnum():
+            raise _dbcopy.CopyError("restore the copy", f"database name {p['database']!r} is not letters, digits and underscores",
+                                    "Pass another name", kind="bad_input")
         copy_id = p["copy_id"] or newest_restorable(state_dir)
         done = _dbcopy.restore_copy(
             state_dir=state_dir, copy_id=copy_id, base_dir=p["base_dir"], allow_disk=p["allow_disk"], port=p["port"],
             database=p["database"], pg_bin_dir=p["pg_bin_dir"], age_bin_dir=p["age_bin_dir"], checksum=p["checksum"],
             check_mode=module.check_mode,
         )
-    except _dbcopy.CopyError as err:
-        module.fail_json(msg=err.message, error_kind=err.kind, audit_events=err.events)
-    except OSError as err:
-        module.fail_json(msg=f"Failed to restore the copy: {err}. Check base_dir, state_dir and free memory.")
-    restore = done["restore"]
-    for warning in done.get("warnings", []):
-        module.warn(warning)
-    module.exit_json(
-        changed=done["changed"],
-        copy_id=copy_id,
-        restore=restore,
-        connect=restore.get("connect", ""),
-        memory_backed=restore.get("memory_backed"),
-        tables=restore.get("tables"),
-        rows=restore.get("rows"),
-        checksum=restore.get("checksum"),
-        audit_events=done["audit_events"],
-    )
+        restore = done["restore"]
+        for warning in done.get("warnings", []):
+            module.warn(warning)
+        return {
+            "changed": done["changed"],
+            "copy_id": copy_id,
+            "restore": restore,
+            "connect": restore.get("connect", ""),
+            "memory_backed": restore.get("memory_backed"),
+            "tables": restore.get("tables"),
+            "rows": restore.get("rows"),
+            "checksum": restore.get("checksum"),
+            "audit_events": done["audit_events"],
+        }
+
+    run_module(module, body, os_error=("restore the copy", "Check base_dir, state_dir and free memory"))
 
 
 if __name__ == "__main__":

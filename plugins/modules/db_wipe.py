@@ -73,6 +73,7 @@ audit_events:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def main() -> None:
@@ -86,27 +87,29 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    if bool(p["copy_id"]) == p["all"]:
-        module.fail_json(msg="Failed to choose what to wipe: pass either copy_id or all=true (not both, not neither). "
-                             "The ssh_guard playbook lists the copies.")
     state_dir = p["state_dir"] or _ssh_window.default_state_dir()
-    if p["all"]:
-        ids = [r["copy_id"] for r in _dbcopy.list_records(state_dir) if r.get("state") != "wiped"]
-    else:
-        ids = [p["copy_id"]]
-    wiped, events, changed = [], [], False
-    try:
+    # What was wiped before a failure is returned with it (partial): the record of each cryptographic erase.
+    partial: dict = {"wiped": [], "audit_events": []}
+
+    def body() -> dict:
+        if bool(p["copy_id"]) == p["all"]:
+            raise _dbcopy.CopyError("choose what to wipe", "pass either copy_id or all=true (not both, not neither)",
+                                    "The ssh_guard playbook lists the copies", kind="bad_input")
+        if p["all"]:
+            ids = [r["copy_id"] for r in _dbcopy.list_records(state_dir) if r.get("state") != "wiped"]
+        else:
+            ids = [p["copy_id"]]
+        changed = False
         for copy_id in ids:
             done = _dbcopy.wipe_copy(state_dir=state_dir, copy_id=copy_id, pg_bin_dir=p["pg_bin_dir"], check_mode=module.check_mode)
             changed = changed or done["changed"]
-            events.extend(done["audit_events"])
-            wiped.append({"copy_id": copy_id, "changed": done["changed"], "removed": done.get("removed", []), "present_before": done.get("present"),
-                          "ciphertext_sha256": done["record"].get("ciphertext_sha256"), "state": done["record"].get("state")})
-    except _dbcopy.CopyError as err:
-        module.fail_json(msg=err.message, error_kind=err.kind, wiped=wiped, audit_events=events + err.events)
-    except OSError as err:
-        module.fail_json(msg=f"Failed to wipe the copy: {err}. Remove what remains by hand and run again.", wiped=wiped, audit_events=events)
-    module.exit_json(changed=changed, wiped=wiped, audit_events=events)
+            partial["audit_events"].extend(done["audit_events"])
+            partial["wiped"].append({"copy_id": copy_id, "changed": done["changed"], "removed": done.get("removed", []),
+                                     "present_before": done.get("present"), "ciphertext_sha256": done["record"].get("ciphertext_sha256"),
+                                     "state": done["record"].get("state")})
+        return {"changed": changed, **partial}
+
+    run_module(module, body, partial=partial, os_error=("wipe the copy", "Remove what remains by hand and run again"))
 
 
 if __name__ == "__main__":

@@ -120,8 +120,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._github import (
     get_pull,
     github_argument_spec,
     pr_summary,
-    run_github_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def present(module: AnsibleModule, gh: GitHubClient) -> dict:
@@ -212,7 +212,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_github_module(module, lambda gh: (present if module.params["state"] == "present" else closed)(module, gh))
+    run_module(module, lambda gh: (present if module.params["state"] == "present" else closed)(module, gh), client="github")
 
 
 if __name__ == "__main__":

@@ -119,8 +119,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._github import (
     github_argument_spec,
     pr_summary,
     review_summary,
-    run_github_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def body(module: AnsibleModule, gh: GitHubClient) -> dict:
@@ -160,7 +160,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_github_module(module, lambda gh: body(module, gh))
+    run_module(module, lambda gh: body(module, gh), client="github")
 
 
 if __name__ == "__main__":

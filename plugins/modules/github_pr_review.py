@@ -84,8 +84,8 @@ from ansible_collections.ttahub.ops.plugins.module_utils._github import (
     get_pull,
     github_argument_spec,
     review_summary,
-    run_github_module,
 )
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 STATES = {"REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED", "APPROVE": "APPROVED"}
 
@@ -125,7 +125,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    run_github_module(module, lambda gh: body(module, gh))
+    run_module(module, lambda gh: body(module, gh), client="github")
 
 
 if __name__ == "__main__":

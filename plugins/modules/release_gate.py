@@ -217,9 +217,10 @@ from ansible_collections.ttahub.ops.plugins.module_utils._github import (
     get_pull,
     github_argument_spec,
     pr_summary,
-    run_github_module,
 )
 from ansible_collections.ttahub.ops.plugins.module_utils._release import counterparts, evaluate_release, release_member
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def _operator(policy: Policy, roster: Roster, gh: GitHubClient, result: dict) -> Member:
@@ -236,16 +237,16 @@ def _operator(policy: Policy, roster: Roster, gh: GitHubClient, result: dict) ->
     return member
 
 
-def body(module: AnsibleModule, gh: GitHubClient) -> dict:
-    """The gate; its refusals of the roster, the policy or a person become one failed task with the audit events."""
-    result: dict = {"changed": False, "granted": False, "audit_events": []}
+def body(module: AnsibleModule, gh: GitHubClient, result: dict) -> dict:
+    """The gate; its refusals of the roster, the policy or a person become one failed task with the audit events
+    (``result`` is returned beside the error)."""
     try:
         return _body(module, gh, result)
     except ApprovalError as exc:
         if not any(e.get("event") == "release_gate_failed" for e in result["audit_events"]):
             result["audit_events"].append(audit_event("release_gate_failed", policy=module.params["policy"],
                                                       mode=module.params["mode"], reason=exc.reason, detail=exc.message))
-        module.fail_json(msg=exc.message, error_kind=exc.reason, **result)
+        raise
 
 
 def _body(module: AnsibleModule, gh: GitHubClient, result: dict) -> dict:
@@ -302,11 +303,10 @@ def _body(module: AnsibleModule, gh: GitHubClient, result: dict) -> dict:
         if not merged:
             result["audit_events"].append(audit_event("release_gate_failed", policy=policy.name, mode=mode, commit=commit,
                                                       reason=["not_a_release_merge"]))
-            module.fail_json(
-                msg=(f"Failed to prove that {commit[:7]} is an approved release: it is not the merge commit of any "
-                     f"pull request into {p['base']}. Nothing was deployed. Production deploys only the merge commit of "
-                     "a release pull request (release_request, a review, release_deploy)"),
-                **result)
+            raise OpsError(f"prove that {commit[:7]} is an approved release",
+                           f"it is not the merge commit of any pull request into {p['base']}",
+                           "Nothing was deployed. Production deploys only the merge commit of a release pull request "
+                           "(release_request, a review, release_deploy)", kind="not_a_release_merge")
         number = merged[0]["number"]
 
     pr = get_pull(gh, number, action=f"read pull request #{number}", wait_mergeable=p["wait_mergeable"])
@@ -328,10 +328,9 @@ def _body(module: AnsibleModule, gh: GitHubClient, result: dict) -> dict:
     )
     result["audit_events"].extend(decision.events(policy, mode))
     if not decision.granted:
-        result["msg"] = (f"Failed to pass the release gate for pull request #{decision.number} (head "
-                         f"{decision.head_sha[:7]}): {decision.message()}. Nothing was merged or deployed; fix what is "
-                         "named and run again")
-        module.fail_json(**result)
+        raise OpsError(f"pass the release gate for pull request #{decision.number} (head {decision.head_sha[:7]})",
+                       decision.message(), "Nothing was merged or deployed; fix what is named and run again",
+                       kind="not_granted")
     return result
 
 
@@ -354,7 +353,8 @@ def main() -> None:
         required_if=[("mode", "merged", ("commit",))],
         supports_check_mode=True,
     )
-    run_github_module(module, lambda gh: body(module, gh))
+    result: dict = {"changed": False, "granted": False, "audit_events": []}
+    run_module(module, lambda gh: body(module, gh, result), client="github", partial=result)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _audit
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfError, cf_argument_spec, client_from_module
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def body(module: AnsibleModule, cf: CfClient, state_dir: str) -> dict:
@@ -175,13 +176,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     state_dir = module.params["state_dir"] or sw.default_state_dir()
-    try:
-        result = body(module, client_from_module(module), state_dir)
-    except CfError as err:
-        module.fail_json(msg=err.message, **err.details())
-    except OSError as err:
-        module.fail_json(msg=f"Failed to read the leases in {state_dir}: {err}. Check ops_state_dir and its permissions.")
-    module.exit_json(**result)
+    run_module(module, lambda cf: body(module, cf, state_dir), client="cf",
+               os_error=(f"read the leases in {state_dir}", "Check ops_state_dir and its permissions"))
 
 
 if __name__ == "__main__":

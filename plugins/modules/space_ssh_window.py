@@ -188,23 +188,17 @@ audit_events:
   sample: [{"event": "ssh_window_closed", "space": "ttahub-prod", "reason": "closed_by_run"}]
 """
 
-import getpass
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _audit
+from ansible_collections.ttahub.ops.plugins.module_utils import _runtime
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfError, cf_argument_spec, client_from_module, new_run_id
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfError, cf_argument_spec, new_run_id
+from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def operator_name(module: AnsibleModule) -> str:
-    if module.params["operator"] or os.environ.get("TTAHUB_OPS_OPERATOR"):
-        return module.params["operator"] or os.environ["TTAHUB_OPS_OPERATOR"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+    return _runtime.operator(given=module.params["operator"])
 
 
 def do_open(module: AnsibleModule, cf: CfClient, state_dir: str, run_id: str) -> dict:
@@ -223,7 +217,7 @@ def do_open(module: AnsibleModule, cf: CfClient, state_dir: str, run_id: str) ->
         purpose=p["purpose"],
         operator=operator_name(module),
         roster=p["roster"],
-        audit_log=os.environ.get("TTAHUB_OPS_AUDIT_LOG") or p["audit_log"] or _audit.default_path(),
+        audit_log=_runtime.audit_path(configured=p["audit_log"]),
         controller=controller,
         run_id=run_id,
         check_mode=module.check_mode,
@@ -257,16 +251,18 @@ def do_close(module: AnsibleModule, cf: CfClient, state_dir: str, run_id: str) -
     try:
         allowed = sw.space_ssh_allowed(cf, space)
     except CfError as err:
-        err.audit_events = events  # type: ignore[attr-defined]  # the windows closed above stay on the record
+        err.events[:0] = events  # the windows closed above stay on the record
         raise
     result = {"changed": bool(mine), "space": space, "run_id": run_id, "closed": closed, "ssh_allowed": allowed, "audit_events": events}
     escalation = sw.escalation_message(p["roster"])
     if errors:
-        module.fail_json(msg=" ".join(errors) + " " + escalation + ".", error_kind="close_failed", **result)
+        # Each of the errors is worded already; the escalation is said once after them.
+        raise sw.WindowError("", " ".join(errors) + " " + escalation, kind="close_failed", events=result.pop("audit_events"), **result)
     if p["escalate"]:
         what = f"The SSH window of space {space} is closed" if closed else f"No SSH window of this run was open in space {space}"
         state = "SSH is still allowed there: disallow it by hand now" if allowed else "SSH is disallowed there"
-        module.fail_json(msg=f"{p['escalate'].rstrip('. ')}. {what}; {state}. {escalation}.", error_kind="escalated", **result)
+        raise sw.WindowError("", f"{p['escalate'].rstrip('. ')}. {what}; {state}. {escalation}", kind="escalated",
+                             events=result.pop("audit_events"), **result)
     return result
 
 
@@ -291,19 +287,10 @@ def main() -> None:
     )
     state_dir = module.params["state_dir"] or sw.default_state_dir()
     run_id = new_run_id()
-    try:
-        cf = client_from_module(module)
-        if module.params["state"] == "open":
-            result = do_open(module, cf, state_dir, run_id)
-        else:
-            result = do_close(module, cf, state_dir, run_id)
-    except sw.WindowError as err:
-        module.fail_json(msg=err.message, error_kind=err.kind, space=module.params["space"], audit_events=err.events)
-    except CfError as err:
-        module.fail_json(msg=err.message, space=module.params["space"], audit_events=getattr(err, "audit_events", []), **err.details())
-    except OSError as err:
-        module.fail_json(msg=f"Failed to use the SSH window's state in {state_dir}: {err}. Check ops_state_dir and its permissions.")
-    module.exit_json(**result)
+    do = do_open if module.params["state"] == "open" else do_close
+    run_module(module, lambda cf: do(module, cf, state_dir, run_id), client="cf",
+               partial={"space": module.params["space"], "audit_events": []},
+               os_error=(f"use the SSH window's state in {state_dir}", "Check ops_state_dir and its permissions"))
 
 
 if __name__ == "__main__":

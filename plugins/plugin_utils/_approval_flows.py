@@ -227,7 +227,7 @@ def _replayed(nonce: str, record: t.Mapping[str, t.Any]) -> Refused:
     return Refused(
         "replayed",
         f"the signed intent (nonce {nonce}) was already used at {when}{run}; signed approvals are single use",
-        todo="Request a new approval with playbooks/approval_request.yml",
+        fix="Request a new approval with playbooks/approval_request.yml",
     )
 
 
@@ -266,7 +266,7 @@ def _check_signature(
         raise Refused(
             "unrenamed_signature",
             "intent.json.sig is the file ssh-keygen writes; it must be saved as <signer's roster id>.sig",
-            todo="Rename it, e.g. mv intent.json.sig <your roster id>.sig",
+            fix="Rename it, e.g. mv intent.json.sig <your roster id>.sig",
         )
     member = roster.get(member_id)
     if member is None:
@@ -282,7 +282,7 @@ def _check_signature(
             "wrong_namespace",
             f"{name} was signed for namespace {namespace!r}, not {NAMESPACE!r}",
             approver=member_id, method="signed", key_fingerprint=fingerprint,
-            todo=f"Sign with ssh-keygen -Y sign -n {NAMESPACE}",
+            fix=f"Sign with ssh-keygen -Y sign -n {NAMESPACE}",
         )
     signer = roster.by_fingerprint(fingerprint)
     if signer is None:
@@ -337,14 +337,14 @@ def collect_signed(
     except FileNotFoundError:
         raise ApprovalError(action, f"{approvals_dir} has no intent.json", request_todo, reason="missing_intent") from None
 
-    def fail(refusals: list[Refused], todo: str = "") -> t.NoReturn:
+    def fail(refusals: list[Refused], fix: str = "") -> t.NoReturn:
         for refusal in refusals:
             events.append(refusal.event(**context))
         first = refusals[0]
         raise ApprovalError(
             action,
             "; ".join(r.message for r in refusals),
-            todo or first.todo or "Nothing was done; fix the approvals folder or request new approvals",
+            fix or first.fix or "Nothing was done; fix the approvals folder or request new approvals",
             reason=first.reason,
         )
 
@@ -358,7 +358,7 @@ def collect_signed(
         try:
             keygen = SshKeygen()
         except SshKeygenError as exc:
-            raise ApprovalError(action, str(exc), "", reason="ssh_keygen_missing") from None
+            raise ApprovalError(action, f"cannot {exc.action}: {exc.cause}", exc.fix, reason="ssh_keygen_missing") from None
     proofs: list[Proof] = []
     refusals: list[Refused] = []
     verified_at = format_time(now())
@@ -369,7 +369,7 @@ def collect_signed(
             except Refused as exc:
                 refusals.append(exc)
             except SshKeygenError as exc:
-                raise ApprovalError(action, str(exc), "", reason="ssh_keygen_failed") from None
+                raise ApprovalError(action, f"cannot {exc.action}: {exc.cause}", exc.fix, reason="ssh_keygen_failed") from None
             else:
                 proofs.append(Proof(proof.approver, proof.method, verified_at, key_fingerprint=proof.key_fingerprint))
     if refusals:
@@ -380,7 +380,7 @@ def collect_signed(
         fail([Refused(
             "wrong_intent",
             "the signed intent is not what this run will do: " + "; ".join(differences),
-            todo="Run with the values that were approved, or request and sign a new approval for this run",
+            fix="Run with the values that were approved, or request and sign a new approval for this run",
         )])
     try:
         check_validity(signed, policy, now())

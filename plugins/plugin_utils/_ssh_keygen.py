@@ -13,16 +13,19 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import tempfile
 import typing as t
 from pathlib import Path
+from ansible_collections.ttahub.ops.plugins.module_utils import _proc
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 __all__ = ["SshKeygen", "SshKeygenError", "allowed_signers_file"]
 
 
-class SshKeygenError(Exception):
+class SshKeygenError(OpsError):
     """ssh-keygen is missing or misbehaves (not: a signature does not verify)."""
+
+    kind = "ssh_keygen_failed"
 
 
 @contextlib.contextmanager
@@ -40,28 +43,21 @@ def allowed_signers_file(text: str) -> t.Iterator[Path]:
 
 class SshKeygen:
     def __init__(self, binary: str | None = None, *, timeout: float = 10.0) -> None:
-        found = binary or shutil.which("ssh-keygen")
+        found = binary or _proc.find_tool("ssh-keygen")
         if not found:
-            raise SshKeygenError(
-                "ssh-keygen was not found on the controller's PATH; install OpenSSH 8.2 or newer (package openssh-client)"
-            )
+            raise SshKeygenError("find ssh-keygen", "it is not on the controller's PATH",
+                                 "Install OpenSSH 8.2 or newer (package openssh-client)", kind="ssh_keygen_missing")
         self.binary = found
         self.timeout = timeout
 
-    def _run(self, args: list[str], data: bytes) -> subprocess.CompletedProcess[bytes]:
+    def _run(self, args: list[str], data: bytes) -> _proc.Completed:
         try:
-            return subprocess.run(
-                [self.binary, *args],
-                input=data,
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
-                env={**os.environ, "LC_ALL": "C"},
-            )
-        except subprocess.TimeoutExpired:
-            raise SshKeygenError(f"{self.binary} {args[0]} {args[1]} did not finish within {self.timeout:g} s") from None
+            return _proc.run([self.binary, *args], input=data, timeout=self.timeout, env={**os.environ, "LC_ALL": "C"}, cwd=None)
+        except _proc.TimedOut:
+            raise SshKeygenError(f"run {self.binary} {args[0]} {args[1]}", f"it did not finish within {self.timeout:g} s",
+                                 "Check the controller's load and run again") from None
         except OSError as exc:
-            raise SshKeygenError(f"cannot run {self.binary}: {exc}") from None
+            raise SshKeygenError(f"run {self.binary}", str(exc), "Check the OpenSSH installation") from None
 
     def verify(self, *, allowed_signers: Path, principal: str, namespace: str, signature: Path, data: bytes) -> tuple[bool, str]:
         """True when ``signature`` over ``data`` was made by ``principal``'s key in ``allowed_signers``."""
@@ -69,6 +65,6 @@ class SshKeygen:
             ["-Y", "verify", "-f", str(allowed_signers), "-I", principal, "-n", namespace, "-s", str(signature)], data
         )
         output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
-        if proc.returncode == 0 and output.startswith(f'Good "{namespace}" signature for {principal} '):
+        if proc.rc == 0 and output.startswith(f'Good "{namespace}" signature for {principal} '):
             return True, output
         return False, output

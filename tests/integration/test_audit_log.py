@@ -181,6 +181,6 @@ def test_broken_log_stops_the_run_before_any_task(world):
     proc = run([str(VENV_BIN / "ansible-playbook"), "-i", str(world["inventory"]), str(world["playbook"]),
                 "-e", f"secret_value={SECRET}"], world["env"])
     assert proc.returncode == 1
-    assert "Refusing to append" in proc.stderr and "stopping the run before its first task" in proc.stderr
+    assert "Failed to append to the audit log" in proc.stderr and "stopping the run before its first task" in proc.stderr
     assert "TASK [" not in proc.stdout
     assert log.read_text() == '{"event": "truncat'

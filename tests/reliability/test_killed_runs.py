@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf
+from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf, _module
 from tests.reliability.invariants import wait_for
 
 
@@ -84,7 +84,7 @@ def test_a_terminated_module_runs_its_clean_up_and_fails_with_one_error(tmp_path
     partial = tmp_path / "partial"
     module = FakeModule()
 
-    def body(_cf_client):
+    def body():
         partial.write_text("half a file")
         try:
             os.kill(os.getpid(), signal.SIGTERM)
@@ -95,7 +95,7 @@ def test_a_terminated_module_runs_its_clean_up_and_fails_with_one_error(tmp_path
 
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(SystemExit):
-        _cf.run_module(module, body, client=False)
+        _module.run_module(module, body)
     assert not partial.exists()
     assert module.failed["error_kind"] == "stopped" and "stopped by SIGTERM" in module.failed["msg"]
     assert signal.getsignal(signal.SIGTERM) == before, "the handler is only there while the body runs"
@@ -105,9 +105,9 @@ def test_a_module_that_outlived_its_controller_records_its_own_events(tmp_path):
     log = tmp_path / "audit.jsonl"
     event = {"event": "instance_file_copied", "dest_path": "/tmp/x", "sha256": "0" * 64}
     env = {_cf.CONTROLLER_PID_ENV: str(os.getpid()), "TTAHUB_OPS_AUDIT_LOG": str(log), "TTAHUB_OPS_RUN_ID": "r1"}
-    assert _cf.record_if_orphaned([event], env) is False and not log.exists(), "a live controller's callback writes it"
+    assert _module.record_if_orphaned([event], env) is False and not log.exists(), "a live controller's callback writes it"
     env[_cf.CONTROLLER_PID_ENV] = str(dead_pid())
-    assert _cf.record_if_orphaned([event], env) is True
+    assert _module.record_if_orphaned([event], env) is True
     record = json.loads(log.read_text().splitlines()[0])
     assert record["event"] == "instance_file_copied" and record["controller_died"] is True and record["run_id"] == "r1"
     assert _audit.verify(str(log)).ok

@@ -440,7 +440,7 @@ def test_missing_ssh_keygen_is_named(home, roster, tmp_path, monkeypatch):
     sign(home, folder, "paula", "gideon", "vera")
     monkeypatch.setattr(shutil, "which", lambda name: None)
     exc = fail(verify(roster, tmp_path, folder))
-    assert "ssh-keygen was not found on the controller's PATH" in exc.message
+    assert "cannot find ssh-keygen: it is not on the controller's PATH" in exc.message
 
 
 def test_two_concurrent_runs_cannot_both_use_a_nonce(tmp_path):

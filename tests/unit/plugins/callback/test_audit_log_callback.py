@@ -388,7 +388,7 @@ def test_unwritable_log_stops_the_run_before_any_task(plugin, tmp_path):
     with pytest.raises(SystemExit) as info:
         plugin.v2_playbook_on_play_start(fake_play())
     assert info.value.code == 1
-    assert "Refusing to append" in plugin._display.errors[0] and "stopping the run" in plugin._display.errors[1]
+    assert "Failed to append to the audit log" in plugin._display.errors[0] and "stopping the run" in plugin._display.errors[1]
     assert log.read_text() == "not a record\n"
     plugin._at_exit()  # writes nothing more after stopping
     assert log.read_text() == "not a record\n"
@@ -402,7 +402,7 @@ def test_write_failure_mid_run_is_loud_retried_and_fails_the_run(plugin, tmp_pat
     real = _audit.append_record
 
     def broken(*args, **kwargs):
-        raise _audit.AuditLogError("Failed to write the audit log: No space left on device.")
+        raise _audit.AuditLogError("write the audit log", "No space left on device", "Free some space")
 
     monkeypatch.setattr(_audit, "append_record", broken)
     plugin.v2_runner_on_ok(fake_result("One", "ansible.builtin.debug", {"changed": False}))

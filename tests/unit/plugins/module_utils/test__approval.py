@@ -228,7 +228,7 @@ def test_load_errors_follow_the_house_wording():
     with pytest.raises(A.ApprovalError) as info:
         A.load_roster([dict(PEOPLE[0], role="x")])
     assert info.value.message.startswith("Failed to load the approval roster: ops_roster[0] (paula) has unknown key 'role'")
-    assert info.value.message.endswith("Correct ops_roster in the inventory (see docs/approvals.md)")
+    assert info.value.message.endswith("Correct ops_roster in the inventory (see docs/approvals.md).")
 
 
 # ---------------------------------------------------------------------------------------------

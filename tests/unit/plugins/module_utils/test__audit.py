@@ -170,7 +170,7 @@ def test_append_refuses_after_a_broken_last_line(log, damage, reason):
     with pytest.raises(_audit.AuditLogError) as info:
         _audit.append_record(log, "e", "r")
     message = str(info.value)
-    assert "Refusing to append" in message and reason in message and "mv " in message
+    assert "Failed to append to the audit log" in message and reason in message and "mv " in message
     assert f"({len(before)})" in message  # names the line
     assert lines(log) == before
 

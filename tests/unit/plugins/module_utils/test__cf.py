@@ -161,7 +161,7 @@ def test_failures_are_classified_with_what_to_do(name, cls, cause, hint):
     assert err.__class__ is cls  # exactly this class, not a parent
     assert str(err).startswith("Failed to do the thing: ")
     assert cause in err.cause
-    assert hint in err.hint
+    assert hint in err.fix
     assert err.details()["rc"] == case["rc"]
 
 

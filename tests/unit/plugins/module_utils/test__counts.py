@@ -175,7 +175,7 @@ def test_missing_records_fail_naming_what_is_missing_with_the_last_lines():
         "Failed to read the counts: the task's log has no 'Grants data counts' and no 'ActivityReports data counts'. "
         "Check that the command is the counts script (yarn db:validation) and that its AUDIT logger writes to the "
         "task's output.")
-    assert len(err.value.details["last_lines"]) == 2
+    assert len(err.value.details()["last_lines"]) == 2
     with pytest.raises(CountsError, match="no per-table counts"):
         _counts.parse_audit_lines(json_lines(MESSAGES[-2:]))
 
