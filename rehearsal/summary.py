@@ -3,6 +3,9 @@
 """What a rehearsal did: cf calls per command, the audit log's verdict and its evidence, the state left behind.
 
     python -m rehearsal.summary [--home DIR] [--audit-log FILE]
+
+The verdict comes from the collection's public module ``ttahub.ops.audit_verify``, run ad hoc on localhost (as an
+operator could), never from its private module_utils: the rehearsal uses the collection the way its users do.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import collections
 import json
 import os
 import pathlib
+import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -21,6 +25,40 @@ EVIDENCE = (
     "ssh_window_suspicious", "ssh_guard_disallowed", "instance_file_copied", "instance_command_run",
     "data_copy_dump_finished", "data_restored", "data_copy_wiped", "audit_counts_completed", "access_review_completed",
 )
+
+
+def verify_audit_log(path: pathlib.Path) -> dict:
+    """The result of ``ansible localhost -m ttahub.ops.audit_verify`` on ``path``: ``ok``, ``records``, ``reason``.
+
+    Only the stdout callback runs (ad hoc ansible loads no other callback unless told to), so this check adds no run
+    to the log it verifies. The collection comes from ``ANSIBLE_CONFIG``, by default the repository's ansible.cfg.
+    """
+    ansible = pathlib.Path(sys.executable).parent / "ansible"
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": os.environ.get("ANSIBLE_CONFIG") or str(REPO / "ansible.cfg"),
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "0",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    argv = [
+        str(ansible) if ansible.exists() else "ansible", "localhost", "-i", "localhost,", "-c", "local",
+        "-m", "ttahub.ops.audit_verify", "-a", json.dumps({"path": str(path)}),
+        # Interpreter discovery can pick a broken shim: the module runs with this Python, which has ansible.
+        "-e", json.dumps({"ansible_python_interpreter": sys.executable}),
+    ]
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+                          stdin=subprocess.DEVNULL)
+    # The minimal callback prints "localhost | SUCCESS => {...}" (or "| FAILED! =>") with the module's result.
+    _, sep, body = proc.stdout.partition(" => ")
+    try:
+        result, _ = json.JSONDecoder().raw_decode(body.lstrip()) if sep else (None, 0)
+    except ValueError:
+        result = None
+    if not isinstance(result, dict) or "ok" not in result:
+        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [f"rc {proc.returncode}"]
+        return {"ok": False, "records": 0, "reason": f"ttahub.ops.audit_verify did not run ({detail[0]})"}
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,24 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     for command, count in per_command.most_common():
         print(f"  {count:4d}  cf {command}")
 
-    sys.path.insert(0, str(REPO / ".collections"))
-    from ansible_collections.ttahub.ops.plugins.module_utils import _audit  # pylint: disable=import-outside-toplevel
-
     if audit_log.exists():
-        result = _audit.verify(str(audit_log))
+        result = verify_audit_log(audit_log)
         records = [json.loads(line) for line in audit_log.read_text().splitlines() if line.strip()]
         runs = collections.OrderedDict()
         for rec in records:
             if rec["event"] == "run_start":
                 runs[rec["run_id"]] = rec.get("playbook_name") or rec.get("playbook", "?")
         outcomes = {rec["run_id"]: rec.get("outcome") for rec in records if rec["event"] == "run_end"}
-        print(f"audit log: {audit_log}: {result.count} records, chain {'verified' if result.ok else 'BROKEN: ' + str(result.reason)}")
+        print(f"audit log: {audit_log}: {result['records']} records, chain {'verified' if result['ok'] else 'BROKEN: ' + str(result['reason'])}")
         for run_id, name in runs.items():
             print(f"  run {run_id[:8]}  {outcomes.get(run_id, 'no run_end')!s:8}  {os.path.basename(str(name))}")
         evidence = collections.Counter(rec["event"] for rec in records if rec["event"] in EVIDENCE)
         for event, count in evidence.items():
             print(f"  {count:4d}  {event}")
-        ok = result.ok
+        ok = bool(result["ok"])
     else:
         print(f"audit log: {audit_log} missing")
         ok = False

@@ -55,7 +55,7 @@ def test_the_context_holds_the_collection_and_installs_it_from_the_tarball(built
     with tarfile.open(tarball) as tar:
         names = set(tar.getnames())
     assert {"meta/execution-environment.yml", "meta/ee-requirements.txt", "meta/ee-bindep.txt"} <= names
-    assert "playbooks/access_review.yml" in names and not any(n.startswith(("rehearsal/", "tests/integration/")) for n in names)
+    assert "playbooks/access_review.yml" in names and not any(n.startswith(("rehearsal/", "tests/", "inventories/")) for n in names)
 
 
 def test_the_containerfile_has_the_pinned_ansible_the_cf_cli_and_the_plugin(built):

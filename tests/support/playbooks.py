@@ -97,10 +97,13 @@ class Rehearsal:
         inventory: str = "inventories/rehearsal",
         env: dict[str, str] | None = None,
         timeout: float = 180,
+        cwd: pathlib.Path = REPO,
     ) -> subprocess.CompletedProcess[str]:
+        """``ansible-playbook -i inventory playbook *args`` from ``cwd`` (whose ansible.cfg applies when the
+        environment names none; by default the repository, whose ANSIBLE_CONFIG ``self.env`` names)."""
         return subprocess.run(
             [str(VENV_BIN / "ansible-playbook"), "-i", inventory, playbook, *args],
-            cwd=REPO,
+            cwd=cwd,
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
