@@ -23,8 +23,9 @@ The YAML file::
           - argv: [space-ssh-allowed, ttahub-prod]
             fixture: space_ssh_allowed_disabled   # its stdout, stderr and rc are replayed
             values: {...}              # optional: placeholder values for this call
-            generic: true              # optional: output cf prints whatever the command (target checks, an
-                                       # expired token); otherwise argv must be the fixture's own argv
+            other_argv: true           # optional: the fixture was recorded for another argv and its output stands
+                                       # for this call's (cf's target checks and an expired token, which do not
+                                       # depend on the command); without it, argv must be the fixture's own
           - argv: [curl, /v3/apps/G]
             json: {...}                # or inline: a cf curl body (exit 0) that no fixture records
           - argv: [...]
@@ -55,7 +56,7 @@ from tests.support.modules import run_main
 
 FILE_KEYS = {"values", "anchors", "cases"}
 CASE_KEYS = {"id", "input", "flags", "env", "files", "values", "calls", "output", "absent"}
-CALL_KEYS = {"argv", "fixture", "values", "generic", "json", "stdout", "stderr", "rc"}
+CALL_KEYS = {"argv", "fixture", "values", "other_argv", "json", "stdout", "stderr", "rc"}
 FLAGS = {"check", "no_log"}
 PLACEHOLDER = re.compile(r"\{[A-Z_]+\}")
 
@@ -138,8 +139,8 @@ def make_call(raw: t.Any, values: dict[str, t.Any], where: str) -> dict[str, t.A
         if inline:
             raise CaseError(f"{where}: give the output by fixture or inline ({', '.join(inline)}), not both")
         return _from_fixture(raw, argv, values, where)
-    if "values" in raw or "generic" in raw:
-        raise CaseError(f"{where}: values and generic apply to a fixture")
+    if "values" in raw or "other_argv" in raw:
+        raise CaseError(f"{where}: values and other_argv apply to a fixture")
     if "json" in raw:
         if len(inline) > 1:
             raise CaseError(f"{where}: json is the whole output of a cf curl call")
@@ -165,10 +166,10 @@ def _from_fixture(raw: dict[str, t.Any], argv: list[str], values: dict[str, t.An
         raise CaseError(f"{where}: fixture {name} has no placeholders {unknown} (it has {sorted(placeholders)})")
     filled = {k: str(v) for k, v in {**values, **own}.items() if k in placeholders}
     step = fixture(name, **filled)
-    if not raw.get("generic") and step["argv"] != argv:
+    if not raw.get("other_argv") and step["argv"] != argv:
         raise CaseError(
             f"{where}: fixture {name} records the output of cf {step['argv']}, not of cf {argv}; fix the values, "
-            "or say generic: true if cf prints it whatever the command"
+            "or say other_argv: true if its output stands for this call's"
         )
     step["argv"] = argv
     return step
