@@ -35,13 +35,16 @@ The YAML file::
         absent: [stdout]               # optional: keys the result must not have
 
 A case that expects ``failed: true`` must give the exact ``msg``; a case that does not is checked not to have failed.
-Unknown keys, an argv that is not the fixture's, a values key the fixture does not have, and inline text that a fixture
-records are refused when the file is loaded, so that a typo cannot turn a case into one that cannot fail.
+Unknown keys, an argv that is not the fixture's, a values key the fixture does not have, and inline text or a body that
+a fixture records are refused when the file is loaded, so that a typo cannot turn a case into one that cannot fail and
+cf's strings are not pasted a second time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import json
 import pathlib
 import re
@@ -144,6 +147,9 @@ def make_call(raw: t.Any, values: dict[str, t.Any], where: str) -> dict[str, t.A
     if "json" in raw:
         if len(inline) > 1:
             raise CaseError(f"{where}: json is the whole output of a cf curl call")
+        recorded = recorded_body(raw["json"])
+        if recorded:
+            raise CaseError(f"{where}: this body is recorded in fixture {recorded}; name the fixture instead")
         return {"argv": argv, "stdout": json.dumps(raw["json"]) + "\n", "stderr": "", "rc": 0}
     if not inline:
         raise CaseError(f"{where}: give the output, by fixture (preferred), json or stdout/stderr/rc")
@@ -183,32 +189,35 @@ def _known(mapping: t.Any, allowed: set[str], where: str) -> None:
         raise CaseError(f"{where}: unknown keys {unknown} (allowed: {sorted(allowed)})")
 
 
-def _recorded_lines() -> list[tuple[str, re.Pattern[str]]]:
-    """Every distinctive line cf prints in the fixtures, placeholders as wildcards."""
-    lines = []
+@functools.lru_cache(maxsize=1)
+def _recorded() -> tuple[tuple[tuple[str, re.Pattern[str]], ...], tuple[tuple[str, t.Any], ...]]:
+    """What the fixtures record: every distinctive line (placeholders as wildcards), and every JSON body."""
+    lines, bodies = [], []
     for path in sorted(FIXTURES.glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with contextlib.suppress(ValueError):
+            bodies.append((path.stem, json.loads(data.get("stdout") or "")))
         for text in (data.get("stdout") or "", data.get("stderr") or ""):
             for line in text.splitlines():
                 literal = PLACEHOLDER.sub("", line).strip()
                 if len(literal) >= 12:  # OK, FAILED, a bare {GUID}: too common to be a fixture's own
                     parts = [re.escape(part) for part in PLACEHOLDER.split(line.strip())]
                     lines.append((path.stem, re.compile(".+?".join(parts))))
-    return lines
-
-
-_RECORDED: list[tuple[str, re.Pattern[str]]] = []
+    return tuple(lines), tuple(bodies)
 
 
 def recorded_line(text: str) -> tuple[str, str] | None:
     """(fixture, line) when inline text repeats a line a fixture records."""
-    if not _RECORDED:
-        _RECORDED.extend(_recorded_lines())
     for line in text.splitlines():
-        for name, pattern in _RECORDED:
+        for name, pattern in _recorded()[0]:
             if pattern.search(line.strip()):
                 return name, line.strip()
     return None
+
+
+def recorded_body(body: t.Any) -> str | None:
+    """The fixture whose cf curl body (a CC error, for instance) an inline body repeats."""
+    return next((name for name, recorded in _recorded()[1] if recorded == body), None)
 
 
 def run_case(module: types.ModuleType, case: Case, tmp_path: pathlib.Path, monkeypatch: t.Any, capsys: t.Any) -> dict[str, t.Any]:

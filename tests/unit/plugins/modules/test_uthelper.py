@@ -116,6 +116,12 @@ MALFORMED = {
                               "stderr": "You are not authorized to perform the requested action\n"}]),
         "recorded in fixture allow_space_ssh_not_authorized",
     ),
+    "pasted_cc_body": (
+        variant(calls=[READ, {"argv": ["curl", "/v3/apps"],
+                              "json": {"description": "Authentication error", "error_code": "CF-NotAuthenticated",
+                                       "code": 10002}}]),
+        "recorded in fixture curl_not_authenticated",
+    ),
     "failure_without_msg": (variant(output={"failed": True}), "exact msg"),
     "success_without_changed": (variant(output={"allowed": True}), "whether it changed"),
     "calls_not_listed": (variant(calls=None), "calls must list every cf call"),
