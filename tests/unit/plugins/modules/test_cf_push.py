@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.ttahub.ops.plugins.module_utils._cf import classify_failure, parse_app_processes
 from ansible_collections.ttahub.ops.plugins.modules import cf_deployment, cf_push
+from tests.support import uthelper
 from tests.support.fake_cf import fixture, json_step, step
 from tests.support.modules import run_main
 
@@ -198,3 +199,6 @@ def test_the_secret_file_is_0600_even_under_a_permissive_umask(push_cf, app_dir,
     assert result["_rc"] == 0
     (call,) = push_cf["calls"]()
     assert call["files"][call["argv"][7]]["mode"] == "0o600" and call["files"][call["argv"][7]]["dir_mode"] == "0o700"
+
+
+test_recorded = uthelper.cases(cf_push, __file__)
