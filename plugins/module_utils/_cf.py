@@ -883,14 +883,18 @@ def session_base_dir() -> str:
     return tempfile.gettempdir()
 
 
-def create_cf_home(base_dir: str | None = None, run_id: str | None = None) -> str:
-    """A private CF_HOME (0700) marked as ours, so that only ours is ever removed."""
+def create_cf_home(base_dir: str | None = None, run_id: str | None = None, controller: int | None = None) -> str:
+    """A private CF_HOME (0700) marked as ours, so that only ours is ever removed. The marker names the run's
+    controller (``controller``, else the outermost ansible-playbook above this process): the run's supervisor removes
+    the sessions of a controller that died."""
     base = base_dir or session_base_dir()
     path = tempfile.mkdtemp(prefix="ttahub-ops-cf-", dir=base)
     os.chmod(path, 0o700)
     os.makedirs(os.path.join(path, ".cf"), mode=0o700)
+    pid = controller or _proc.outermost(os.getppid())
     with open(os.path.join(path, SESSION_MARKER), "w", encoding="utf-8") as handle:
-        json.dump({"run_id": run_id or "", "pid": os.getppid(), "created": time.time()}, handle)
+        json.dump({"run_id": run_id or "", "pid": os.getppid(), "created": time.time(), "controller_pid": pid,
+                   "controller_start": _proc.start_time(pid) if pid else None}, handle)
     return path
 
 

@@ -32,6 +32,9 @@ __all__ = [
     "find_tool",
     "kill_pid_group",
     "nearest",
+    "outermost",
+    "read_line",
+    "uses_env",
     "parent",
     "reap",
     "run",
@@ -265,6 +268,59 @@ def ancestors(pid: int) -> t.Iterator[int]:
         seen.add(current)
         yield current
         current = parent(current)
+
+
+def _runs(pid: int, programs: tuple[str, ...]) -> bool:
+    return any(os.path.basename(arg) in programs for arg in cmdline(pid)[:2])
+
+
+def outermost(pid: int, programs: tuple[str, ...] = ("ansible-playbook", "ansible")) -> int | None:
+    """The run's controller among ``pid``'s ancestors: the outermost of the first chain of processes running one of
+    ``programs``. Ansible's workers are forks of ansible-playbook with the same command line, so the nearest one is
+    the worker of this task (gone when the task ends); the main process is the last of the chain."""
+    found = None
+    for candidate in ancestors(pid):
+        if _runs(candidate, programs):
+            found = candidate
+        elif found is not None:
+            break
+    return found
+
+
+def uses_env(name: str, values: t.Collection[str]) -> list[int]:
+    """The processes (of this user) whose environment sets ``name`` to one of ``values``: e.g. the cf calls still
+    running with a session's CF_HOME."""
+    wanted = {f"{name}={value}".encode() for value in values}
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                if wanted & set(handle.read().split(b"\0")):
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def read_line(fd: int, timeout: float) -> str:
+    """One line from ``fd`` (a child's stdout), or what came before ``timeout`` seconds passed or the pipe closed."""
+    import selectors  # pylint: disable=import-outside-toplevel
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while b"\n" not in data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode("utf-8", "replace")
 
 
 def nearest(pid: int, program: str) -> int | None:

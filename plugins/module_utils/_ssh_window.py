@@ -7,20 +7,15 @@
 PRIVATE to the collection. It can have breaking changes at any time.
 
 A *window* is a time-boxed ``cf allow-space-ssh``. Opening one writes a *lease* (``<state_dir>/leases/*.json``, mode
-0600) naming the space, the run, the operator, when it opened and its deadline, then arms a *watchdog* (a detached
-Python process in its own session) and only then allows SSH. The watchdog disallows SSH when the run's controller
-(``ansible-playbook``) dies, when the ``ansible-runner`` that runs it dies (its orphan is then stopped), or when the
-deadline passes, using the run's own cf session, and writes what it did to the audit log with
-:func:`_audit.append_record`.
+0600) naming the space, the run, the operator, when it opened and its deadline, with the run's *watchdog* (its
+supervisor, ``plugins/plugin_utils/_supervisor.py``, armed by the task's action plugin) and only then allows SSH. The
+supervisor disallows SSH when the run's controller (``ansible-playbook``) dies, when the ``ansible-runner`` that runs
+it dies (its orphan is then stopped), or when the deadline passes, using the run's own cf session, and writes what it
+did to the audit log with :func:`_audit.append_record`.
 
 Whatever the run opens while SSH is allowed (the database tunnel's process, its ``SERVICE_CONNECT`` key, a partial
 file) is *attached* to the lease; :func:`close_window`, the one place that closes a window, cleans those up first,
 whether the run closes it or the watchdog does.
-
-The watchdog cannot import this file from the module's AnsiballZ payload (it is deleted when the module exits), so the
-module hands it the source of this file, ``_cf`` and ``_audit`` on stdin; it keeps them in memory
-(:data:`BOOTSTRAP`). For tests, ``python -m ansible_collections.ttahub.ops.plugins.module_utils._ssh_window watch
-LEASE`` runs the same watchdog from the installed collection.
 """
 
 from __future__ import annotations
@@ -30,9 +25,7 @@ import fcntl
 import json
 import os
 import re
-import signal
 import socket
-import sys
 import time
 import typing as t
 import uuid
@@ -54,7 +47,6 @@ __all__ = [
     "open_window",
     "process_alive",
     "process_start_time",
-    "watchdog_main",
 ]
 
 LEASE_FORMAT = "ttahub-ops-ssh-window/1"
@@ -84,27 +76,24 @@ process_alive = _proc.alive
 
 
 def controller_identity(environ: t.Mapping[str, str] | None = None, pid: int | None = None) -> dict[str, t.Any]:
-    """The run's controller: ``pid`` when given, else E(TTAHUB_OPS_CONTROLLER_PID) (set by the audit callback), else
-    the nearest ``ansible-playbook`` ancestor of this process. Raises WindowError when none is found."""
-    environ = os.environ if environ is None else environ
+    """The run's controller: ``pid`` when given (the action plugin passes the one its supervisor watches), else the
+    outermost ``ansible-playbook`` among this process's ancestors, else E(TTAHUB_OPS_CONTROLLER_PID). Raises
+    WindowError when none is found."""
     how = "option"
     if pid is None:
-        value = environ.get(CONTROLLER_PID_ENV, "")
-        if value.isdigit() and process_alive(int(value)):
-            pid, how = int(value), "environment"
+        pid, how = _proc.outermost(os.getppid()), "ancestor"
     if pid is None:
-        pid = _proc.nearest(os.getppid(), "ansible-playbook")
-        how = "ancestor"
+        pid, how = _runtime.controller_pid(environ), "environment"
     if pid is None or not process_alive(pid):
         raise WindowError(
             "find the run's controller",
-            f"{CONTROLLER_PID_ENV} is not set to a running process and no ansible-playbook process runs this module",
-            "Run the procedure with ansible-playbook (or ansible-runner) and the ttahub.ops.audit_log callback enabled",
+            "no ansible-playbook process runs this module",
+            "Run the procedure with ansible-playbook (or ansible-runner)",
             kind="no_controller",
         )
-    supervisor = _cf.supervisor_of(int(pid))
+    runner = _proc.nearest(int(pid), "ansible-runner")
     return {"pid": int(pid), "start": process_start_time(int(pid)), "found_by": how,
-            "supervisor_pid": supervisor, "supervisor_start": process_start_time(supervisor) if supervisor else None}
+            "supervisor_pid": runner, "supervisor_start": process_start_time(runner) if runner else None}
 
 
 _kill_group = _proc.kill_pid_group
@@ -305,7 +294,7 @@ def open_window(
     run_id: str,
     org: str = "",
     check_mode: bool = False,
-    spawn: t.Callable[[str], dict[str, t.Any]] | None = None,
+    watchdog: t.Mapping[str, t.Any] | None = None,
 ) -> dict[str, t.Any]:
     """Open (or join) the window of ``space``; see the module ``space_ssh_window`` for the rules."""
     if not SPACE_NAME.match(space or ""):
@@ -372,7 +361,7 @@ def open_window(
         with contextlib.suppress(OSError):
             _cf.hold_session(cf_home, window_id)  # the session reaper leaves the session to the watchdog until it closes
         try:
-            watchdog = (spawn or spawn_watchdog)(path)
+            watchdog = _armed(watchdog)
         except Exception:
             lease["state"] = "closed"
             lease["close_reason"] = "watchdog_not_armed"
@@ -565,11 +554,11 @@ def close_window(
     if write_audit or not process_alive(lease.get("controller_pid"), lease.get("controller_start")):
         # The run's controller died while its close was under way (killed mid-close): no callback will write the event
         # the module returns, and the watchdog finds the window closed. Record it here.
-        _append(lease, event)
+        append_event(lease, event)
     return {"changed": True, "event": event, "lease": lease, "retired": retired, "cleanup_failed": failed}
 
 
-def _append(lease: t.Mapping[str, t.Any], event: dict[str, t.Any]) -> None:
+def append_event(lease: t.Mapping[str, t.Any], event: dict[str, t.Any]) -> None:
     fields = {k: v for k, v in event.items() if k != "event"}
     fields.update(operator=lease.get("operator"), controller_pid=lease.get("controller_pid"))
     with contextlib.suppress(_audit.AuditLogError, ValueError, TypeError):
@@ -577,176 +566,14 @@ def _append(lease: t.Mapping[str, t.Any], event: dict[str, t.Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The watchdog
+# The watchdog: the run's supervisor (plugins/plugin_utils/_supervisor.py)
 
 
-BOOTSTRAP = r"""
-import importlib.abc, importlib.util, json, sys
-sources = json.loads(sys.stdin.readline())
-packages = set()
-for name in sources:
-    parts = name.split(".")
-    packages.update(".".join(parts[:i]) for i in range(1, len(parts)))
-class _Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path=None, target=None):
-        if name in sources or name in packages:
-            return importlib.util.spec_from_loader(name, self, is_package=name in packages)
-        return None
-    def create_module(self, spec):
-        return None
-    def exec_module(self, module):
-        source = sources.get(module.__name__)
-        if source is not None:
-            exec(compile(source, "<ttahub.ops " + module.__name__ + ">", "exec"), module.__dict__)
-sys.meta_path.insert(0, _Sources())
-from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window
-sys.exit(_ssh_window.watchdog_main(sys.argv[1:]))
-"""
-
-_SOURCE_MODULES = (
-    "ansible_collections.ttahub.ops.plugins.module_utils._errors",
-    "ansible_collections.ttahub.ops.plugins.module_utils._runtime",
-    "ansible_collections.ttahub.ops.plugins.module_utils._proc",
-    "ansible_collections.ttahub.ops.plugins.module_utils._audit",
-    "ansible_collections.ttahub.ops.plugins.module_utils._cf",
-    "ansible_collections.ttahub.ops.plugins.module_utils._ssh_window",
-)
-
-
-def _sources() -> dict[str, str]:
-    import importlib  # pylint: disable=import-outside-toplevel
-    import inspect  # pylint: disable=import-outside-toplevel
-
-    out = {}
-    for name in _SOURCE_MODULES:
-        module = importlib.import_module(name)
-        try:
-            out[name] = inspect.getsource(module)
-        except (OSError, TypeError):
-            out[name] = module.__loader__.get_source(name)  # type: ignore[union-attr]
-    return out
-
-
-def spawn_watchdog(lease_path: str, *, environ: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
-    """Start the watchdog of ``lease_path`` detached (its own session, no inherited pipes) and wait until it says it
-    is armed. Returns its pid and start time."""
-    env = dict(os.environ if environ is None else environ)
-    env.pop("PYTHONPATH", None)
-    # Not run_command: the watchdog must outlive the module, in its own session, with no pipe Ansible waits on.
-    proc = _proc.spawn([sys.executable, "-c", BOOTSTRAP, "watch", lease_path], stdin=_proc.PIPE, stderr=_proc.DEVNULL, env=env)
-    if proc.stdin is None or proc.stdout is None:
-        raise WindowError("arm the SSH window's watchdog", "its pipes are missing", "Report this bug", kind="watchdog_failed")
-    try:
-        proc.stdin.write((json.dumps(_sources()) + "\n").encode("utf-8"))
-        proc.stdin.close()
-        line = _read_line(proc.stdout.fileno(), ARM_TIMEOUT_S)
-    except OSError:
-        line = ""
-    finally:
-        proc.stdout.close()
-    if not line.startswith("armed "):
-        with contextlib.suppress(OSError):
-            proc.kill()
-        proc.wait()
-        raise WindowError(
-            "arm the SSH window's watchdog",
-            f"the watchdog did not start ({line.strip() or 'no answer within %d s' % ARM_TIMEOUT_S})",
-            "Nothing was allowed; check that the controller's Python can run in the background, then run again",
-            kind="watchdog_failed",
-        )
-    return {"pid": proc.pid, "start": process_start_time(proc.pid)}
-
-
-def _read_line(fd: int, timeout: float) -> str:
-    import selectors  # pylint: disable=import-outside-toplevel
-
-    data = b""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while b"\n" not in data:
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                break
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode("utf-8", "replace")
-
-
-def _detach_stdio() -> None:
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        with contextlib.suppress(OSError):
-            os.dup2(devnull, fd)
-    os.close(devnull)
-
-
-def watch(lease_path: str, *, poll: float = POLL_S, announce: t.Callable[[str], None] | None = None) -> int:
-    """The watchdog's loop: close the window when the controller dies or the deadline passes; exit when the window is
-    closed by anyone. Retries a failed close every RETRY_S seconds and records each failure once."""
-    state_dir = os.path.dirname(os.path.dirname(os.path.abspath(lease_path)))
-    lease = read_lease(lease_path)
-    if lease is None:
-        if announce:
-            announce("no lease")
-        return 2
-    if announce:
-        announce(f"armed {os.getpid()}")
-    failures = 0
-    while True:
-        lease = read_lease(lease_path)
-        if lease is None or lease.get("state") == "closed":
-            return 0
-        reason = None
-        if not process_alive(lease.get("controller_pid"), lease.get("controller_start")):
-            reason = "controller_died"
-        elif lease.get("supervisor_pid") and not process_alive(lease["supervisor_pid"], lease.get("supervisor_start")):
-            reason = "supervisor_died"  # ansible-runner was killed: its ansible-playbook cannot report to anyone
-        elif time.time() >= float(lease.get("deadline_epoch") or 0):
-            reason = "deadline_passed"
-        if reason is None:
-            time.sleep(poll)
-            continue
-        try:
-            close_window(state_dir, lease_path, reason=reason, by="watchdog", write_audit=True,
-                         remove_session=reason == "controller_died")
-            if reason == "supervisor_died":
-                # Stop the orphan as its runner would have (SIGTERM); the session reaper then removes its session.
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    if process_alive(lease.get("controller_pid"), lease.get("controller_start")):
-                        os.kill(int(lease["controller_pid"]), signal.SIGTERM)
-            return 0
-        except WindowError as err:
-            failures += 1
-            if failures == 1 or failures % 120 == 0:
-                for event in err.events or [{"event": "ssh_window_close_failed", "space": lease.get("space"), "error": err.message}]:
-                    _append(lease, dict(event, closed_by="watchdog", attempt=failures, escalation="SSH may still be allowed: " + err.message))
-            time.sleep(RETRY_S)
-        except Exception as err:  # pylint: disable=broad-exception-caught
-            failures += 1
-            if failures == 1:
-                _append(lease, {"event": "ssh_window_close_failed", "space": lease.get("space"), "closed_by": "watchdog",
-                                "error": f"{type(err).__name__}: {err}"})
-            time.sleep(RETRY_S)
-
-
-def watchdog_main(argv: t.Sequence[str]) -> int:
-    """``watch LEASE``: say ``armed PID`` on stdout, leave the terminal and pipes, and watch."""
-    if len(argv) != 2 or argv[0] != "watch":
-        sys.stderr.write("usage: _ssh_window watch LEASE_PATH\n")
-        return 2
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-
-    def announce(text: str) -> None:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-        _detach_stdio()
-
-    return watch(argv[1], announce=announce)
-
-
-if __name__ == "__main__":
-    sys.exit(watchdog_main(sys.argv[1:]))  # pylint: disable=ansible-bad-function  # a program of its own, not a module
+def _armed(watchdog: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    """The run's supervisor, armed by the task's action plugin before the module runs; it closes the window at its
+    deadline or when the run dies. Without one, SSH is not allowed."""
+    if not watchdog or not process_alive(watchdog.get("pid"), watchdog.get("start")):
+        raise WindowError("arm the SSH window's watchdog", "the run's supervisor is not running",
+                          "Nothing was allowed; run the task through ansible-playbook (its action plugin arms the "
+                          "supervisor), then run again", kind="watchdog_failed")
+    return {"pid": int(watchdog["pid"]), "start": watchdog.get("start")}

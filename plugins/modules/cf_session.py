@@ -62,13 +62,20 @@ options:
       - When the task does not set it, E(TTAHUB_OPS_CF_TIMEOUT) replaces the default.
     type: int
     default: 120
+  controller_pid:
+    description:
+      - The run's C(ansible-playbook), which the run's supervisor watches. The action plugin passes it; else the
+        outermost C(ansible-playbook) process that runs this module.
+    type: int
 notes:
   - The session directory holds an access token. End the session with O(state=absent) in an C(always) section.
-  - If the run's C(ansible-playbook) dies without ending the session (killed, or a failure inside the C(always)
-    section), a detached shell started with the session removes the directory about a second later. It waits for the
-    process named by E(TTAHUB_OPS_CONTROLLER_PID), which the C(ttahub.ops.audit_log) callback sets.
+  - Before the session starts, the action plugin arms the run's supervisor (one detached process per run, which needs
+    no callback). If the run's C(ansible-playbook) dies without ending the session (killed, or a failure inside the
+    C(always) section), the supervisor removes the directory within a second, after closing the run's open space SSH
+    windows with it, and again while a cf call that was under way can still write it back. After a clean run it exits
+    with the session's end.
   - A session that an open space SSH window still needs (its close failed) is not removed by O(state=absent); the
-    window's watchdog closes the window with it, then removes it.
+    supervisor closes the window with it, then removes it.
 requirements:
   - cf CLI v8 on the controller
 seealso:
@@ -154,7 +161,6 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
     CfNotLoggedInError,
     CfUsageError,
     LOGIN_HINT,
-    arm_session_reaper,
     copy_operator_config,
     create_cf_home,
     parse_key_values,
@@ -186,8 +192,9 @@ def start(module: AnsibleModule) -> dict:
             "Install cf CLI v8 (package cf8-cli)",
         )
     environ = dict(os.environ)
-    cf_home = create_cf_home(params["base_dir"], environ.get("TTAHUB_OPS_RUN_ID"))
-    arm_session_reaper(cf_home, environ, linger=params["cf_timeout"] + 5)  # a killed run's session (a token) does not outlive it
+    # The marker names the run's controller: its supervisor (armed by the action plugin) removes the session (a token)
+    # if the run dies without ending it.
+    cf_home = create_cf_home(params["base_dir"], environ.get("TTAHUB_OPS_RUN_ID"), params["controller_pid"])
     try:
         cf = CfClient(cf_cli=params["cf_cli"], cf_home=cf_home, timeout=params["cf_timeout"])
         if environ.get("CF_USERNAME") and environ.get("CF_PASSWORD"):
@@ -248,10 +255,12 @@ def main() -> None:
             "base_dir": {"type": "path"},
             "cf_cli": {"type": "path"},
             "cf_timeout": dict(CF_COMMON_ARGS["cf_timeout"]),
+            "controller_pid": {"type": "int"},
         },
         required_if=[("state", "present", ("api", "org", "space")), ("state", "absent", ("cf_home",))],
         supports_check_mode=True,
     )
+
     def body() -> dict:
         if module.params["state"] == "present":
             return start(module)

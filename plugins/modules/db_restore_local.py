@@ -160,6 +160,7 @@ def main() -> None:
     )
     p = module.params
     state_dir = p["state_dir"] or _ssh_window.default_state_dir()
+
     def body() -> dict:
         if not p["database"].replace("_", "").isalnum():
             raise _dbcopy.CopyError("restore the copy", f"database name {p['database']!r} is not letters, digits and underscores",

@@ -89,9 +89,15 @@ options:
     type: str
   controller_pid:
     description:
-      - The process the watchdog watches. Defaults to E(TTAHUB_OPS_CONTROLLER_PID) (set by the audit callback), else
-        the C(ansible-playbook) process that runs this module.
+      - The process the watchdog watches. The action plugin passes the run's C(ansible-playbook) (the one its
+        supervisor watches); else the outermost C(ansible-playbook) process that runs this module.
     type: int
+  supervisor:
+    description:
+      - The run's supervisor (C(pid), C(start)), armed by this module's action plugin before the module runs. It closes
+        the window at its deadline or when the run dies; without a live one, SSH is not allowed.
+      - Set by the action plugin; do not set it yourself.
+    type: dict
   escalate:
     description:
       - With O(state=closed), the failure that brought the run here. The module closes the window, then fails with
@@ -221,6 +227,7 @@ def do_open(module: AnsibleModule, cf: CfClient, state_dir: str, run_id: str) ->
         controller=controller,
         run_id=run_id,
         check_mode=module.check_mode,
+        watchdog=p["supervisor"],
     )
     out = sw.public_lease(result["lease"], result["path"])
     out.update(changed=result["changed"], allowed_before=result["allowed_before"], audit_events=result["audit_events"])
@@ -281,6 +288,7 @@ def main() -> None:
             audit_log={"type": "path"},
             window_id={"type": "str"},
             controller_pid={"type": "int"},
+            supervisor={"type": "dict"},
             escalate={"type": "str"},
         ),
         supports_check_mode=True,

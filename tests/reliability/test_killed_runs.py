@@ -1,12 +1,13 @@
 # Copyright (c) 2026, TTA Hub operations engineering
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The mechanisms the fault matrix needed for killed runs, one by one: the session reaper (with the holds of open SSH
-windows and the re-removal of a session a late cf call writes back), a terminated module's clean-up, and the evidence
-of a module that outlived its ansible-playbook."""
+"""The mechanisms the fault matrix needed for killed runs, one by one: the run's supervisor (removing a dead run's
+session, again when a late cf call writes it back, and gone at once after a clean run), a terminated module's
+clean-up, and the evidence of a module that outlived its ansible-playbook."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,8 @@ import time
 
 import pytest
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf, _module
+from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf, _module, _proc
+from ansible_collections.ttahub.ops.plugins.plugin_utils import _supervisor
 from tests.reliability.invariants import wait_for
 
 
@@ -30,39 +32,67 @@ def controller() -> subprocess.Popen[bytes]:
     return subprocess.Popen(["sleep", "60"])  # pylint: disable=consider-using-with
 
 
-def test_the_reaper_removes_a_dead_runs_session_and_again_when_a_late_cf_call_writes_it_back(tmp_path):
-    session = _cf.create_cf_home(str(tmp_path))
+def _identity(proc: subprocess.Popen[bytes]) -> dict:
+    return {"pid": proc.pid, "start": _proc.start_time(proc.pid)}
+
+
+@contextlib.contextmanager
+def supervised(tmp_path, proc, **kw):
+    with _supervisor.supervised(registry_dir=str(tmp_path / "runtime"), session_dir=str(tmp_path), audit_log=str(tmp_path / "audit.jsonl"),
+                                run_id="r1", cf_timeout=kw.pop("cf_timeout", 4), controller=_identity(proc), **kw) as reg:
+        yield reg
+
+
+def test_the_supervisor_removes_a_dead_runs_session_and_again_when_a_late_cf_call_writes_it_back(tmp_path):
     proc = controller()
-    reaper = _cf.arm_session_reaper(session, {_cf.CONTROLLER_PID_ENV: str(proc.pid)}, linger=4)
-    assert reaper and os.path.isdir(session)
-    time.sleep(1.5)
-    assert os.path.isdir(session), "the controller still runs"
+    with supervised(tmp_path, proc) as reg:
+        session = _cf.create_cf_home(str(tmp_path), controller=proc.pid)
+    supervisor = reg["supervisor"]
+    other = _cf.create_cf_home(str(tmp_path), controller=os.getpid())  # another run's session: not ours to remove
+    # A cf call of the run, still under way when the controller dies: it writes the session back when it ends.
+    late = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.5)"],  # pylint: disable=consider-using-with
+                            env={**os.environ, "CF_HOME": session})
+    time.sleep(1.2)
+    assert os.path.isdir(session) and _proc.alive(supervisor["pid"], supervisor["start"]), "the controller still runs"
     proc.kill()
     proc.wait()
     assert wait_for(lambda: not os.path.exists(session), 5) is not None
     os.makedirs(os.path.join(session, ".cf"))  # what cf does when a call under way ends: config.json with the token
+    with open(os.path.join(session, ".ttahub-ops-session"), "w", encoding="utf-8") as handle:
+        handle.write("{}")
     assert wait_for(lambda: not os.path.exists(session), 3) is not None
+    late.wait()
+    assert wait_for(lambda: not _proc.alive(supervisor["pid"], supervisor["start"]), 8) is not None, "it ends once no cf call can"
+    assert os.path.isdir(other)
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [r["event"] for r in records] == ["run_supervisor_cleaned"] and records[0]["sessions_removed"] == 1
 
 
-def test_an_open_window_holds_the_session_for_its_watchdog(tmp_path):
-    session = _cf.create_cf_home(str(tmp_path))
-    _cf.hold_session(session, "w1")
-    assert _cf.remove_cf_home(session) is False and os.path.isdir(session), "the session's end leaves it to the watchdog"
+def test_after_a_clean_run_the_supervisor_is_gone_at_once(tmp_path):
     proc = controller()
-    _cf.arm_session_reaper(session, {_cf.CONTROLLER_PID_ENV: str(proc.pid)}, linger=2)
+    with supervised(tmp_path, proc) as reg:
+        session = _cf.create_cf_home(str(tmp_path), controller=proc.pid)
+    supervisor = reg["supervisor"]
+    time.sleep(1.0)
+    assert _proc.alive(supervisor["pid"], supervisor["start"]), "a session of the run is open"
+    assert _cf.remove_cf_home(session) is True  # the session's normal end
+    ended = time.monotonic()
+    assert wait_for(lambda: not _proc.alive(supervisor["pid"], supervisor["start"]), 3) is not None
+    print(f"supervisor gone {time.monotonic() - ended:.2f} s after the session ended")
+    assert not os.path.exists(reg["path"]), "the registry goes with it"
     proc.kill()
     proc.wait()
-    time.sleep(2.5)
-    assert os.path.isdir(session), "held while the window is open"
-    _cf.release_session(session, "w1")
-    assert wait_for(lambda: not os.path.exists(session), 4) is not None
 
 
-def test_no_reaper_outside_a_run_and_only_for_a_session_directory(tmp_path):
-    session = _cf.create_cf_home(str(tmp_path))
-    assert _cf.arm_session_reaper(session, {}) is None
-    with pytest.raises(_cf.CfUsageError):
-        _cf.arm_session_reaper(str(tmp_path), {_cf.CONTROLLER_PID_ENV: "1"})
+def test_one_supervisor_per_run_and_none_without_a_controller(tmp_path):
+    proc = controller()
+    with supervised(tmp_path, proc) as first, supervised(tmp_path, proc) as second:
+        assert first["supervisor"] == second["supervisor"] and first["path"] == second["path"]
+    with pytest.raises(_supervisor.SupervisorError, match="Failed to find the run's controller"):
+        _supervisor.identify(os.getpid())
+    proc.kill()
+    proc.wait()
+    assert wait_for(lambda: not _proc.alive(first["supervisor"]["pid"], first["supervisor"]["start"]), 5) is not None
 
 
 class FakeModule:

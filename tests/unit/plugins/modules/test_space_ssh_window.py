@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.ttahub.ops.plugins.module_utils import _audit
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
 from ansible_collections.ttahub.ops.plugins.modules import space_ssh_window
+from ansible_collections.ttahub.ops.plugins.plugin_utils import _supervisor
 from tests.support.fake_cf import step
 from tests.support.modules import run_main
 
@@ -46,7 +47,16 @@ def window(fake, cf_args, tmp_path, monkeypatch, controller):
     monkeypatch.setenv("TTAHUB_OPS_RUN_ID", "run-1")
     state = tmp_path / "state"
     args = {**cf_args, "space": SPACE, "state_dir": str(state), "roster": ROSTER, "controller_pid": controller.pid}
-    return {"args": args, "state": state, "audit": audit, "fake": fake, "controller": controller}
+    registry = tmp_path / "runtime"
+    return {"args": args, "state": state, "audit": audit, "fake": fake, "controller": controller, "registry": registry}
+
+
+def run_open(window, args, capsys, **kw):
+    """Open as the action plugin does: with the run's supervisor armed for the (stand-in) controller."""
+    controller = {"pid": window["controller"].pid, "start": sw.process_start_time(window["controller"].pid)}
+    with _supervisor.supervised(registry_dir=str(window["registry"]), state_dir=str(window["state"]),
+                                audit_log=str(window["audit"]), run_id="run-1", cf_timeout=30, controller=controller) as reg:
+        return run_main(space_ssh_window, {**window["args"], **args, "supervisor": reg["supervisor"]}, capsys, **kw)
 
 
 def opened(fake):
@@ -74,7 +84,7 @@ def audit_events(path):
 
 def test_already_allowed_without_a_window_is_suspicious_and_left_alone(window, capsys):
     window["fake"].plan([step(READ, "space_ssh_allowed_enabled", SPACE=SPACE)])
-    result = run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys)
+    result = run_open(window, {"state": "open"}, capsys)
     assert result["failed"] is True and result["error_kind"] == "suspicious"
     assert "no live window of ttahub.ops covers it" in result["msg"] and "Nothing was changed" in result["msg"]
     assert "Paula Oduya, paula@example.invalid" in result["msg"] and "Gideon Tamm, gideon@example.invalid" in result["msg"]
@@ -86,7 +96,7 @@ def test_already_allowed_without_a_window_is_suspicious_and_left_alone(window, c
 def test_open_writes_a_lease_arms_the_watchdog_and_close_checks(window, capsys):
     fake = window["fake"]
     fake.plan(opened(fake))
-    result = run_main(space_ssh_window, {**window["args"], "state": "open", "minutes": 20, "purpose": "prod_db_copy"}, capsys)
+    result = run_open(window, {"state": "open", "minutes": 20, "purpose": "prod_db_copy"}, capsys)
     assert result["changed"] is True and result["joined"] is False, result
     assert fake.argvs == [READ, ["allow-space-ssh", SPACE]]
     lease = sw.read_lease(result["lease_path"])
@@ -116,7 +126,7 @@ def test_open_writes_a_lease_arms_the_watchdog_and_close_checks(window, capsys):
 def test_watchdog_closes_the_window_when_the_controller_dies(window, capsys):
     fake = window["fake"]
     fake.plan(opened(fake) + closed(fake))
-    result = run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys)
+    result = run_open(window, {"state": "open"}, capsys)
     killed = time.monotonic()
     window["controller"].kill()
     window["controller"].wait()
@@ -133,7 +143,7 @@ def test_watchdog_closes_the_window_when_the_controller_dies(window, capsys):
 def test_watchdog_closes_the_window_at_its_deadline(window, capsys):
     fake = window["fake"]
     fake.plan(opened(fake) + closed(fake))
-    result = run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys)
+    result = run_open(window, {"state": "open"}, capsys)
     with sw.leases_lock(str(window["state"])):
         lease = sw.read_lease(result["lease_path"])
         lease["deadline_epoch"] = time.time() + 0.3
@@ -147,10 +157,10 @@ def test_watchdog_closes_the_window_at_its_deadline(window, capsys):
 def test_a_second_window_joins_and_the_last_one_disallows(window, capsys):
     fake = window["fake"]
     fake.plan(opened(fake))
-    first = run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys)
+    first = run_open(window, {"state": "open"}, capsys)
     os.environ["TTAHUB_OPS_RUN_ID"] = "run-2"
     fake.plan([step(READ, "space_ssh_allowed_enabled", SPACE=SPACE)])
-    second = run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys)
+    second = run_open(window, {"state": "open"}, capsys)
     assert second["joined"] is True and fake.argvs == [READ]
     assert second["audit_events"][0]["event"] == "ssh_window_joined"
     assert second["audit_events"][0]["shared_with"] == [first["window_id"]]
@@ -175,7 +185,7 @@ def test_a_failed_allow_is_closed_the_one_way(window, capsys):
         step(["disallow-space-ssh", SPACE], "allow_space_ssh_not_authorized", SPACE=SPACE),
         step(READ, "space_ssh_allowed_disabled", SPACE=SPACE),
     ])
-    result = run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys)
+    result = run_open(window, {"state": "open"}, capsys)
     assert result["failed"] is True and result["error_kind"] == "not_authorized"
     assert result["msg"].startswith(f"Failed to allow SSH in space {SPACE}: ")
     closed_event = result["audit_events"][0]
@@ -187,7 +197,7 @@ def test_a_failed_allow_is_closed_the_one_way(window, capsys):
 def test_escalate_closes_then_fails_with_the_contacts(window, capsys):
     fake = window["fake"]
     fake.plan(opened(fake))
-    run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys)
+    run_open(window, {"state": "open"}, capsys)
     fake.plan(closed(fake) + [step(READ, "space_ssh_allowed_disabled", SPACE=SPACE)])
     result = run_main(space_ssh_window, {**window["args"], "state": "closed", "escalate": "The dump failed."}, capsys)
     assert result["failed"] is True and result["error_kind"] == "escalated"
@@ -198,7 +208,7 @@ def test_escalate_closes_then_fails_with_the_contacts(window, capsys):
 
 
 def test_a_window_longer_than_the_policy_is_refused_before_any_call(window, capsys):
-    result = run_main(space_ssh_window, {**window["args"], "state": "open", "minutes": 90, "max_minutes": 60}, capsys)
+    result = run_open(window, {"state": "open", "minutes": 90, "max_minutes": 60}, capsys)
     assert result["failed"] is True and result["error_kind"] == "bad_input"
     assert "outside the policy (1 to 60 minutes)" in result["msg"]
     assert window["fake"].argvs == []
@@ -206,6 +216,6 @@ def test_a_window_longer_than_the_policy_is_refused_before_any_call(window, caps
 
 def test_check_mode_writes_no_lease(window, capsys):
     window["fake"].plan([step(READ, "space_ssh_allowed_disabled", SPACE=SPACE)])
-    result = run_main(space_ssh_window, {**window["args"], "state": "open"}, capsys, check_mode=True)
+    result = run_open(window, {"state": "open"}, capsys, check_mode=True)
     assert result["changed"] is True and result["state"] == "planned" and result["lease_path"] is None
     assert window["fake"].argvs == [READ] and sw.leases(str(window["state"])) == []
