@@ -2,6 +2,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+# Over issue 12's 150 lines of code on purpose, for now: this file is to become a package, _ssh/ (fingerprints, tools,
+# workspace, failures, instance, sftp session), on community.crypto's _acme/ model. It is not split yet because its
+# fingerprint/public-key region is being replaced by the one OpenSSH key implementation in a parallel change; splitting
+# it at the same time would collide with that. It is split once that change has landed.
+
 """OpenSSH towards the cloud.gov SSH proxy: host key pinning, the one-time code through SSH_ASKPASS, sftp batches.
 
 PRIVATE to the collection. It can have breaking changes at any time.
@@ -16,6 +21,9 @@ PRIVATE to the collection. It can have breaking changes at any time.
   The code is never on an argv, never in a file, never in a result; the folder is removed right after the call.
 * Paths in sftp batch files are double-quoted with ``\\`` and ``"`` escaped: sftp then takes them literally (spaces,
   quotes, ``;``, ``$``, glob characters); NUL and line breaks are refused.
+* An instance is resolved from the v3 API (:func:`resolve_instance`: app and process GUIDs, running state, whether
+  SSH is allowed and why not, the proxy's endpoint and fingerprint); :class:`SftpSession` is the pinned proxy of one
+  copy, one code per sftp batch. The local tree of a copy is ``_tree``'s.
 """
 
 from __future__ import annotations
@@ -30,13 +38,22 @@ import tempfile
 import typing as t
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _proc
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfError, classify_failure, session_base_dir
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
+    CfClient,
+    CfError,
+    CfNotFoundError,
+    classify_failure,
+    parse_guid,
+    parse_ssh_code,
+    session_base_dir,
+)
 
 __all__ = [
     "ASKPASS_VARIABLE",
     "Fingerprint",
     "HostKeyMismatchError",
     "ListingEntry",
+    "SftpSession",
     "SshError",
     "SshWorkspace",
     "classify_cf_ssh",
@@ -50,8 +67,10 @@ __all__ = [
     "parse_sftp_listing",
     "pin_host_key",
     "proxy_user",
+    "resolve_instance",
     "run_tool",
     "sftp_quote",
+    "ssh_enabled",
     "ssh_refused_hint",
 ]
 
@@ -490,3 +509,107 @@ def ssh_refused_hint(reason: str, app: str, production: bool, procedure: str) ->
     return ("The proxy lets in a Space Developer of the space, with SSH allowed for the space and enabled for the app "
             f"(restarted since `cf enable-ssh {app}`); playbooks/ssh_access.yml turns both on. Check your role with "
             "`cf space-users`")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The instance, as the Cloud Controller sees it
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def ssh_enabled(cf: CfClient, app_guid: str, *, action: str) -> tuple[bool, str]:
+    """(enabled, the Cloud Controller's reason when it is not) from ``/v3/apps/GUID/ssh_enabled``: the one lookup of
+    why SSH to an app does not work, which names the fix (:func:`ssh_refused_hint`)."""
+    status = cf.curl(f"/v3/apps/{app_guid}/ssh_enabled", action=action)
+    if isinstance(status, dict) and status.get("enabled"):
+        return True, ""
+    return False, str(status.get("reason", "")) if isinstance(status, dict) else ""
+
+
+def resolve_instance(cf: CfClient, app: str, process: str, index: int, production: bool) -> dict[str, t.Any]:
+    """The running instance INDEX of APP's PROCESS, SSH allowed: its GUIDs and the proxy's endpoint and published
+    fingerprint, read from the v3 API (the process GUID is never assumed to be the app GUID)."""
+    action = f"find instance {index} of the {process} process of app {app}"
+    app_guid = parse_guid(cf.run(["app", app, "--guid"], action=f"find app {app}").stdout, f"find app {app}")
+    processes = cf.curl_all(f"/v3/apps/{app_guid}/processes", action=f"read the processes of app {app}")
+    types = {p.get("type"): p.get("guid") for p in processes if isinstance(p, dict)}
+    process_guid = types.get(process)
+    if not process_guid:
+        raise CfNotFoundError(action, f"app {app} has no {process} process (it has {', '.join(sorted(map(str, types)))})",
+                              "Pass one of these as process")
+    stats = cf.curl_all(f"/v3/processes/{process_guid}/stats", action=action)
+    entry = next((s for s in stats if isinstance(s, dict) and s.get("index") == index), None)
+    if entry is None:
+        raise CfNotFoundError(action, f"the {process} process has {len(stats)} instance(s), numbered from 0",
+                              "Pass an existing instance index")
+    if entry.get("state") != "RUNNING":
+        raise SshError(action, f"instance {index} is {entry.get('state')}, not running",
+                       "Wait until it runs (`cf app {app}`) or pick another instance".format(app=app))
+    enabled, reason = ssh_enabled(cf, app_guid, action=f"read whether SSH works for app {app}")
+    if not enabled:
+        raise SshPermissionDeniedError(action, f"SSH is off: {reason or 'the Cloud Controller says SSH is disabled'}",
+                                       ssh_refused_hint(reason, app, production, "scp_retrieve"))
+    root = cf.curl("/", action="read the SSH proxy's address from the Cloud Controller")
+    app_ssh = ((root or {}).get("links") or {}).get("app_ssh") if isinstance(root, dict) else None
+    if not isinstance(app_ssh, dict) or not app_ssh.get("href"):
+        raise SshError("find the SSH proxy", "SSH endpoint not set (the Cloud Controller root has no links.app_ssh)",
+                       "The platform does not offer SSH; ask cloud.gov support")
+    return {
+        "app": app, "app_guid": app_guid, "process": process, "process_guid": process_guid, "index": index,
+        "endpoint": str(app_ssh["href"]),
+        "fingerprint": str((app_ssh.get("meta") or {}).get("host_key_fingerprint", "")),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The sftp session of one copy
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class SftpSession:
+    """The pinned proxy of one run towards the instance TARGET (:func:`resolve_instance`); every sftp call gets a fresh
+    one-time code, added to SECRETS (the module's ``no_log_values``) before it is used."""
+
+    def __init__(self, cf: CfClient, target: dict[str, t.Any], *, secrets: set[str], sftp_cli: str | None = None,
+                 keyscan_cli: str | None = None, timeout: float = 900, production: bool = True) -> None:
+        self.cf, self.target, self.secrets = cf, target, secrets
+        self.timeout, self.production = timeout, production
+        self.host, self.port = parse_endpoint(target["endpoint"])
+        self.sftp = find_tool("sftp", sftp_cli)
+        keyscan = find_tool("ssh-keyscan", keyscan_cli)
+        expected = parse_fingerprint(target["fingerprint"])
+        scan = run_tool([keyscan, "-T", "10", "-t", "ed25519,ecdsa,rsa", "-p", str(self.port), self.host],
+                        action="read the SSH proxy's host key", timeout=30)
+        self.keytype, key_b64 = pin_host_key(parse_keyscan(scan.stdout), expected, target["endpoint"])
+        blob = next(b for kt, b64, b in parse_keyscan(scan.stdout) if b64 == key_b64)
+        self.fingerprint = key_fingerprints(blob)["sha256"].display()
+        self.workspace = SshWorkspace(self.host, self.port, self.keytype, key_b64)
+        self.user = proxy_user(target["process_guid"], target["index"])
+        self.connections = 0
+
+    def sftp_batch(self, commands: list[str], action: str) -> str:
+        code = parse_ssh_code(self.cf.run(["ssh-code"], action="get a one-time SSH code", secret_output=True).stdout)
+        self.secrets.add(code)
+        batch = self.workspace.batch(commands)
+        argv = [self.sftp, *self.workspace.options(self.user), "-o", f"HostName={self.host}", "-P", str(self.port),
+                "-b", batch, "cloud-gov-ssh-proxy"]
+        self.connections += 1
+        result = run_tool(argv, action=action, timeout=self.timeout, env=self.workspace.environment(code))
+        del code
+        if result.rc != 0:
+            raise self.failure(action, result.rc, result.stderr)
+        return result.stdout
+
+    def failure(self, action: str, rc: int, stderr: str) -> SshError:
+        target = self.target
+        reason = ""
+        if "Permission denied" in stderr:
+            _enabled, reason = ssh_enabled(self.cf, target["app_guid"], action="read whether SSH works")
+        error = classify_ssh_failure(action, rc, stderr, endpoint=target["endpoint"],
+                                     refused_hint=ssh_refused_hint(reason, target["app"], self.production, "scp_retrieve"))
+        if reason and isinstance(error, SshPermissionDeniedError):
+            error.cause = f"the SSH proxy refused the login: {reason}"
+            error.args = (error.message,)
+        return error
+
+    def close(self) -> None:
+        self.workspace.close()

@@ -103,6 +103,7 @@ from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
 from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
     SshPermissionDeniedError,
     classify_cf_ssh,
+    ssh_enabled,
     ssh_refused_hint,
 )
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
@@ -125,8 +126,7 @@ def body(module: AnsibleModule, cf: CfClient) -> dict:
     if isinstance(error, SshPermissionDeniedError):
         # cf only says "not authorized"; the Cloud Controller says why, and the why names the fix.
         guid = parse_guid(cf.run(["app", app, "--guid"], action=f"find app {app}").stdout, f"find app {app}")
-        status = cf.curl(f"/v3/apps/{guid}/ssh_enabled", action=f"read whether SSH works for app {app}")
-        reason = str(status.get("reason", "")) if isinstance(status, dict) and not status.get("enabled") else ""
+        _enabled, reason = ssh_enabled(cf, guid, action=f"read whether SSH works for app {app}")
         if reason:
             error = SshPermissionDeniedError(action, f"the SSH proxy refused the connection: {reason}",
                                              ssh_refused_hint(reason, app, params["production"], "ssh_access"),

@@ -179,85 +179,38 @@ connections:
   sample: 2
 """
 
-import hashlib
+# A little over issue 12's 150 lines of code: what is left is the option spec, the plan (check_download,
+# check_upload) and the two orchestrations (download, upload). The SFTP session and instance resolution are _ssh's,
+# the local tree _tree's; splitting the rest would scatter one procedure over files.
+
 import os
 import posixpath
 import shutil
-import stat
 import tempfile
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfNotFoundError,
-    CfOutputError,
-    CfUsageError,
-    cf_argument_spec,
-    parse_guid,
-    parse_ssh_code,
-)
-from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
-    SshError,
-    SshPermissionDeniedError,
-    SshWorkspace,
-    classify_ssh_failure,
-    find_tool,
-    key_fingerprints,
-    parse_endpoint,
-    parse_fingerprint,
-    parse_keyscan,
-    parse_sftp_listing,
-    pin_host_key,
-    proxy_user,
-    run_tool,
-    sftp_quote,
-    ssh_refused_hint,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfUsageError, cf_argument_spec
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
+from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
+    SftpSession,
+    SshError,
+    parse_sftp_listing,
+    resolve_instance,
+    sftp_quote,
+)
+from ansible_collections.ttahub.ops.plugins.module_utils._tree import (
+    compare,
+    inventory,
+    listing_commands,
+    make_private,
+    make_private_dirs,
+    walk,
+)
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The instance, as the Cloud Controller sees it
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def resolve_instance(cf: CfClient, app: str, process: str, index: int, production: bool) -> dict[str, t.Any]:
-    action = f"find instance {index} of the {process} process of app {app}"
-    app_guid = parse_guid(cf.run(["app", app, "--guid"], action=f"find app {app}").stdout, f"find app {app}")
-    processes = cf.curl_all(f"/v3/apps/{app_guid}/processes", action=f"read the processes of app {app}")
-    types = {p.get("type"): p.get("guid") for p in processes if isinstance(p, dict)}
-    process_guid = types.get(process)
-    if not process_guid:
-        raise CfNotFoundError(action, f"app {app} has no {process} process (it has {', '.join(sorted(map(str, types)))})",
-                              "Pass one of these as process")
-    stats = cf.curl_all(f"/v3/processes/{process_guid}/stats", action=action)
-    entry = next((s for s in stats if isinstance(s, dict) and s.get("index") == index), None)
-    if entry is None:
-        raise CfNotFoundError(action, f"the {process} process has {len(stats)} instance(s), numbered from 0",
-                              "Pass an existing instance index")
-    if entry.get("state") != "RUNNING":
-        raise SshError(action, f"instance {index} is {entry.get('state')}, not running",
-                       "Wait until it runs (`cf app {app}`) or pick another instance".format(app=app))
-    ssh = cf.curl(f"/v3/apps/{app_guid}/ssh_enabled", action=f"read whether SSH works for app {app}")
-    if not (isinstance(ssh, dict) and ssh.get("enabled")):
-        reason = str((ssh or {}).get("reason", "")) if isinstance(ssh, dict) else ""
-        raise SshPermissionDeniedError(action, f"SSH is off: {reason or 'the Cloud Controller says SSH is disabled'}",
-                                       ssh_refused_hint(reason, app, production, "scp_retrieve"))
-    root = cf.curl("/", action="read the SSH proxy's address from the Cloud Controller")
-    app_ssh = ((root or {}).get("links") or {}).get("app_ssh") if isinstance(root, dict) else None
-    if not isinstance(app_ssh, dict) or not app_ssh.get("href"):
-        raise SshError("find the SSH proxy", "SSH endpoint not set (the Cloud Controller root has no links.app_ssh)",
-                       "The platform does not offer SSH; ask cloud.gov support")
-    return {
-        "app": app, "app_guid": app_guid, "process": process, "process_guid": process_guid, "index": index,
-        "endpoint": str(app_ssh["href"]),
-        "fingerprint": str((app_ssh.get("meta") or {}).get("host_key_fingerprint", "")),
-    }
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Local files
+# The plan: what is refused before anything is asked of cloud.gov
 # ---------------------------------------------------------------------------------------------------------------------
 
 
@@ -266,188 +219,6 @@ def single_name(name: str, what: str) -> str:
         raise CfUsageError(f"name the {what}", f"{name!r} is not a single file or folder name",
                            "Give a name without '/' (option name), or a remote_path that ends with one")
     return name
-
-
-def make_private_dirs(path: str) -> list[str]:
-    """Create PATH and missing parents with mode 0700; return what was created (deepest last)."""
-    missing = []
-    current = path
-    while not os.path.isdir(current):
-        if os.path.lexists(current):
-            raise CfUsageError("create the destination folder", f"{current} exists and is not a folder", "Choose another dest")
-        missing.append(current)
-        current = os.path.dirname(current)
-    created = []
-    for folder in reversed(missing):
-        os.mkdir(folder, 0o700)
-        os.chmod(folder, 0o700)
-        created.append(folder)
-    return created
-
-
-def walk(root: str) -> tuple[str, list[str], list[str]]:
-    """(kind, folders, files) of a local copy, relative to ROOT; refuses links and special files."""
-    st = os.lstat(root)
-    if stat.S_ISREG(st.st_mode):
-        return "file", [], [""]
-    if not stat.S_ISDIR(st.st_mode):
-        raise SshError("check the copy", f"{root} is neither a file nor a folder", "Copy regular files and folders only")
-    folders, files = [""], []
-    for current, dirnames, filenames in os.walk(root):
-        rel = os.path.relpath(current, root)
-        rel = "" if rel == "." else rel
-        for entry in sorted(dirnames + filenames):
-            if any(c in entry for c in "\n\r"):
-                raise SshError("check the copy", f"a name in {rel or '.'} contains a line break", "Rename it on the instance")
-            path = os.path.join(current, entry)
-            est = os.lstat(path)
-            relpath = os.path.join(rel, entry) if rel else entry
-            if stat.S_ISDIR(est.st_mode):
-                folders.append(relpath)
-            elif stat.S_ISREG(est.st_mode):
-                files.append(relpath)
-            else:
-                raise SshError("check the copy", f"{relpath} is a link or a special file", "Copy regular files and folders only")
-        dirnames.sort()
-    return "directory", folders, files
-
-
-def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def remote_join(base: str, rel: str) -> str:
-    return base if not rel else base.rstrip("/") + "/" + rel.replace(os.sep, "/")
-
-
-def listing_commands(remote: str, kind: str, folders: list[str]) -> list[str]:
-    if kind == "file":
-        return [f"ls -lan {sftp_quote(remote)}"]
-    return [f"ls -lan {sftp_quote(remote_join(remote, rel))}" for rel in folders]
-
-
-def compare(local_root: str, remote: str, kind: str, folders: list[str], files: list[str], stdout: str,
-            action: str) -> list[str]:
-    """Check the local copy against the instance's listing; return the remote entries that were not copied."""
-    listings = parse_sftp_listing(stdout)
-    local_sizes = {rel: os.path.getsize(os.path.join(local_root, rel) if rel else local_root) for rel in files}
-    skipped = []
-    if kind == "file":
-        entries = [e for e in listings.get(remote, []) if e.kind == "-"]
-        if len(entries) != 1:
-            raise CfOutputError(action, f"the instance did not list {remote} as one file", "Run again; check remote_path")
-        if entries[0].size != local_sizes[""]:
-            raise SshError(action, f"{local_sizes['']} bytes arrived, the instance lists {entries[0].size}",
-                           "The file may have changed during the copy; run again")
-        return skipped
-    for rel in folders:
-        path = remote_join(remote, rel)
-        if path not in listings:
-            raise CfOutputError(action, f"the instance did not list the folder {path}", "Run again")
-        seen = set()
-        for entry in listings[path]:
-            if entry.name in (".", ".."):
-                continue
-            child = os.path.join(rel, entry.name) if rel else entry.name
-            seen.add(child)
-            if entry.kind == "-":
-                if child not in local_sizes:
-                    raise SshError(action, f"{remote_join(remote, child)} did not arrive", "Run again")
-                if local_sizes[child] != entry.size:
-                    raise SshError(action, f"{child}: {local_sizes[child]} bytes arrived, the instance lists {entry.size}",
-                                   "The file may have changed during the copy; run again")
-            elif entry.kind == "d":
-                if child not in folders:
-                    raise SshError(action, f"the folder {remote_join(remote, child)} did not arrive", "Run again")
-            elif child in local_sizes:
-                continue  # a link sftp followed: its size is the link's, not the file's
-            else:
-                skipped.append(remote_join(remote, child))
-        extra = [f for f in files if os.path.dirname(f) == rel and f not in seen] + [
-            d for d in folders if d and os.path.dirname(d) == rel and d not in seen]
-        if extra:
-            raise SshError(action, f"{extra[0]} arrived but the instance does not list it", "Run again")
-    return skipped
-
-
-def inventory(local_root: str, kind: str, files: list[str]) -> tuple[list[dict[str, t.Any]], int, str]:
-    listed = []
-    for rel in files:
-        path = os.path.join(local_root, rel) if rel else local_root
-        listed.append({"path": rel or os.path.basename(local_root), "size": os.path.getsize(path), "sha256": sha256_file(path)})
-    total = sum(f["size"] for f in listed)
-    if kind == "file":
-        return listed, total, listed[0]["sha256"]
-    manifest = "".join(f"{f['sha256']}  {f['path']}\n" for f in sorted(listed, key=lambda f: f["path"]))
-    return listed, total, hashlib.sha256(manifest.encode("utf-8")).hexdigest()
-
-
-def make_private(local_root: str, kind: str, folders: list[str], files: list[str]) -> None:
-    for rel in files:
-        os.chmod(os.path.join(local_root, rel) if rel else local_root, 0o600)
-    if kind == "directory":
-        for rel in folders:
-            os.chmod(os.path.join(local_root, rel) if rel else local_root, 0o700)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# The copy
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-class Session:
-    """The pinned proxy of one run; every sftp call gets a fresh one-time code."""
-
-    def __init__(self, module: AnsibleModule, cf: CfClient, target: dict[str, t.Any]) -> None:
-        self.module, self.cf, self.target = module, cf, target
-        params = module.params
-        self.host, self.port = parse_endpoint(target["endpoint"])
-        self.sftp = find_tool("sftp", params["sftp_cli"])
-        keyscan = find_tool("ssh-keyscan", params["keyscan_cli"])
-        expected = parse_fingerprint(target["fingerprint"])
-        scan = run_tool([keyscan, "-T", "10", "-t", "ed25519,ecdsa,rsa", "-p", str(self.port), self.host],
-                        action="read the SSH proxy's host key", timeout=30)
-        self.keytype, key_b64 = pin_host_key(parse_keyscan(scan.stdout), expected, target["endpoint"])
-        blob = next(b for kt, b64, b in parse_keyscan(scan.stdout) if b64 == key_b64)
-        self.fingerprint = key_fingerprints(blob)["sha256"].display()
-        self.workspace = SshWorkspace(self.host, self.port, self.keytype, key_b64)
-        self.user = proxy_user(target["process_guid"], target["index"])
-        self.connections = 0
-
-    def sftp_batch(self, commands: list[str], action: str) -> str:
-        code = parse_ssh_code(self.cf.run(["ssh-code"], action="get a one-time SSH code", secret_output=True).stdout)
-        self.module.no_log_values.add(code)
-        batch = self.workspace.batch(commands)
-        argv = [self.sftp, *self.workspace.options(self.user), "-o", f"HostName={self.host}", "-P", str(self.port),
-                "-b", batch, "cloud-gov-ssh-proxy"]
-        self.connections += 1
-        result = run_tool(argv, action=action, timeout=self.module.params["ssh_timeout"], env=self.workspace.environment(code))
-        del code
-        if result.rc != 0:
-            raise self.failure(action, result.rc, result.stderr)
-        return result.stdout
-
-    def failure(self, action: str, rc: int, stderr: str) -> SshError:
-        target = self.target
-        production = self.module.params["production"]
-        reason = ""
-        if "Permission denied" in stderr:
-            status = self.cf.curl(f"/v3/apps/{target['app_guid']}/ssh_enabled", action="read whether SSH works")
-            if isinstance(status, dict) and not status.get("enabled"):
-                reason = str(status.get("reason", ""))
-        error = classify_ssh_failure(action, rc, stderr, endpoint=target["endpoint"],
-                                     refused_hint=ssh_refused_hint(reason, target["app"], production, "scp_retrieve"))
-        if reason and isinstance(error, SshPermissionDeniedError):
-            error.cause = f"the SSH proxy refused the login: {reason}"
-            error.args = (error.message,)
-        return error
-
-    def close(self) -> None:
-        self.workspace.close()
 
 
 def check_download(params: dict[str, t.Any]) -> dict[str, str]:
@@ -484,7 +255,12 @@ def check_upload(params: dict[str, t.Any]) -> dict[str, t.Any]:
             "parent": parent or ".", "name": name}
 
 
-def download(module: AnsibleModule, session: Session | None, plan: dict[str, t.Any], result: dict[str, t.Any]) -> None:
+# ---------------------------------------------------------------------------------------------------------------------
+# The copy
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def download(module: AnsibleModule, session: SftpSession | None, plan: dict[str, t.Any], result: dict[str, t.Any]) -> None:
     action, remote, name, dest, final = plan["action"], plan["remote"], plan["name"], plan["dest"], plan["final"]
     result["dest_path"] = final
     if session is None:  # check mode
@@ -520,7 +296,7 @@ def download(module: AnsibleModule, session: Session | None, plan: dict[str, t.A
     result.update(kind=kind, size=total, sha256=digest, files=listed, not_copied=skipped, dest_created=bool(created))
 
 
-def upload(module: AnsibleModule, session: Session | None, plan: dict[str, t.Any], result: dict[str, t.Any]) -> None:
+def upload(module: AnsibleModule, session: SftpSession | None, plan: dict[str, t.Any], result: dict[str, t.Any]) -> None:
     params = module.params
     action, remote, src, parent, name = plan["action"], plan["remote"], plan["src"], plan["parent"], plan["name"]
     kind, folders, files = plan["kind"], plan["folders"], plan["files"]
@@ -553,7 +329,9 @@ def body(module: AnsibleModule, cf: CfClient) -> dict[str, t.Any]:
     target = resolve_instance(cf, params["app"], params["process"], params["instance"], params["production"])
     result: dict[str, t.Any] = {"changed": True, "direction": direction, "app_guid": target["app_guid"],
                                 "process_guid": target["process_guid"], "ssh_endpoint": target["endpoint"]}
-    session = Session(module, cf, target)
+    session = SftpSession(cf, target, secrets=module.no_log_values, sftp_cli=params["sftp_cli"],
+                          keyscan_cli=params["keyscan_cli"], timeout=params["ssh_timeout"],
+                          production=params["production"])
     try:
         result["host_key_fingerprint"] = session.fingerprint
         (download if direction == "download" else upload)(module, None if module.check_mode else session, plan, result)
