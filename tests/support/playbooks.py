@@ -9,7 +9,9 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 import typing as t
+import uuid
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 VENV_BIN = pathlib.Path(sys.executable).parent
@@ -25,6 +27,18 @@ SCRUBBED = (
     "TTAHUB_OPS_AUDIT_LOG",
     "ANSIBLE_STDOUT_CALLBACK",
 )
+
+
+def leftover_processes(run_id: str, within: float) -> list[str]:
+    """The processes whose environment names ``run_id`` that are still alive ``within`` seconds from now."""
+    from ansible_collections.ttahub.ops.plugins.module_utils import _proc  # pylint: disable=import-outside-toplevel
+
+    deadline = time.monotonic() + within
+    while True:
+        left = [pid for pid in _proc.uses_env("TTAHUB_OPS_RUN_ID", [run_id]) if _proc.alive(pid)]
+        if not left or time.monotonic() >= deadline:
+            return [" ".join(_proc.cmdline(pid))[:200] for pid in left]
+        time.sleep(0.1)
 
 
 class Rehearsal:
@@ -101,15 +115,20 @@ class Rehearsal:
     ) -> subprocess.CompletedProcess[str]:
         """``ansible-playbook -i inventory playbook *args`` from ``cwd`` (whose ansible.cfg applies when the
         environment names none; by default the repository, whose ANSIBLE_CONFIG ``self.env`` names)."""
-        return subprocess.run(
+        run_env = {"TTAHUB_OPS_RUN_ID": f"test-{uuid.uuid4()}", **self.env, **(env or {})}
+        done = subprocess.run(
             [str(VENV_BIN / "ansible-playbook"), "-i", inventory, playbook, *args],
             cwd=cwd,
-            env={**self.env, **(env or {})},
+            env=run_env,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
+        if done.returncode == 0:
+            left = leftover_processes(run_env["TTAHUB_OPS_RUN_ID"], within=2.0)
+            assert not left, f"processes of the clean run {playbook} still alive 2 s after it ended: {left}"
+        return done
 
     def audit_records(self) -> list[dict[str, t.Any]]:
         if not self.audit_log.exists():
