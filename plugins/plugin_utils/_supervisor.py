@@ -79,9 +79,10 @@ def registry_path(registry_dir: str, controller: t.Mapping[str, t.Any]) -> str:
 
 @contextlib.contextmanager
 def _locked(path: str) -> t.Iterator[dict[str, t.Any]]:
-    """The registry at ``path`` under its lock; what the block leaves in the dict is written back (an empty dict
-    removes the file)."""
-    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    """The registry at ``path`` under the lock of its folder; what the block leaves in the dict is written back (an
+    empty dict removes the file). The lock file stays: a lock file removed while another process waits on it would
+    let the next one lock a new file, and two processes would then change the registry at once."""
+    fd = os.open(os.path.join(os.path.dirname(path), ".ttahub-ops-runs.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         data = _read(path)
@@ -91,8 +92,6 @@ def _locked(path: str) -> t.Iterator[dict[str, t.Any]]:
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path + ".lock")
     finally:
         os.close(fd)
 
