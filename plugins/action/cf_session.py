@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _cf
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import session_base_dir
 from ansible_collections.ttahub.ops.plugins.plugin_utils._action import SupervisedModule
 
 
@@ -18,5 +18,5 @@ class ActionModule(SupervisedModule):
     def watch(self, args: dict[str, t.Any]) -> dict[str, str] | None:
         if args.get("state", "present") != "present":
             return None
-        args["base_dir"] = args.get("base_dir") or _cf.session_base_dir()
+        args["base_dir"] = args.get("base_dir") or session_base_dir()
         return {"session_dir": args["base_dir"]}

@@ -18,7 +18,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _runtime
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CF_COMMON_ARGS, CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CF_COMMON_ARGS, CfClient
 from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 display = Display()

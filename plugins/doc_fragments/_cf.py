@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The common options of every module built on plugins/module_utils/_cf.py (CF_COMMON_ARGS).
+    # The common options of every module built on plugins/module_utils/_cf/ (CF_COMMON_ARGS, in client.py).
     DOCUMENTATION = r"""
 options:
   cf_cli:

@@ -34,7 +34,7 @@ import secrets
 import typing as t
 from collections.abc import Mapping
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import NAME_HINT, is_cf_name
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.names import NAME_HINT, is_cf_name
 from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError, shown
 
 __all__ = [

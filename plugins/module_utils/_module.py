@@ -54,9 +54,9 @@ def _signals_raise() -> t.Iterator[None]:
 def _client(module: t.Any, client: str | None) -> t.Any:
     # Imported here so that a module that needs no client does not load either.
     if client == "cf":
-        from ansible_collections.ttahub.ops.plugins.module_utils import _cf  # pylint: disable=import-outside-toplevel
+        from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import client_from_module  # pylint: disable=import-outside-toplevel
 
-        return _cf.client_from_module(module)
+        return client_from_module(module)
     if client == "github":
         from ansible_collections.ttahub.ops.plugins.module_utils import _github  # pylint: disable=import-outside-toplevel
 

@@ -38,15 +38,10 @@ import tempfile
 import typing as t
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _proc
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfError,
-    CfNotFoundError,
-    classify_failure,
-    parse_guid,
-    parse_ssh_code,
-    session_base_dir,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfError, CfNotFoundError, classify_failure
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_guid, parse_ssh_code
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import session_base_dir
 
 __all__ = [
     "ASKPASS_VARIABLE",

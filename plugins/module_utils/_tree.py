@@ -21,7 +21,7 @@ import os
 import stat
 import typing as t
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfOutputError, CfUsageError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfOutputError, CfUsageError
 from ansible_collections.ttahub.ops.plugins.module_utils._ssh import SshError, parse_sftp_listing, sftp_quote
 
 __all__ = [

@@ -94,13 +94,9 @@ ssh_reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfOutputError,
-    cf_argument_spec,
-    parse_guid,
-    query,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec, query
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfOutputError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_guid
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 

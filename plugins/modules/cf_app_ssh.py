@@ -84,12 +84,8 @@ guid:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    cf_argument_spec,
-    parse_app_ssh_toggle,
-    parse_guid,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_app_ssh_toggle, parse_guid
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 

@@ -84,11 +84,7 @@ result:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    cf_argument_spec,
-    query,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec, query
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 

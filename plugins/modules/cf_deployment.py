@@ -64,12 +64,9 @@ audit_events:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfNoDeploymentError,
-    cf_argument_spec,
-    parse_guid,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfNoDeploymentError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_guid
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 

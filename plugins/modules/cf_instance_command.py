@@ -93,13 +93,9 @@ cmd:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfError,
-    CfUsageError,
-    cf_argument_spec,
-    parse_guid,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfError, CfUsageError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_guid
 from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
     SshPermissionDeniedError,
     classify_cf_ssh,

@@ -191,7 +191,8 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfUsageError, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfUsageError
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 from ansible_collections.ttahub.ops.plugins.module_utils._ssh import (
     SftpSession,

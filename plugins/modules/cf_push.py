@@ -120,13 +120,9 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfUsageError,
-    cf_argument_spec,
-    classify_failure,
-    parse_app_processes,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfUsageError, classify_failure
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_app_processes
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -116,12 +116,8 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils._access import ROLE_NAMES
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfNotFoundError,
-    CfOutputError,
-    cf_argument_spec,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfNotFoundError, CfOutputError
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 PER_PAGE = 200

@@ -154,17 +154,17 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CF_COMMON_ARGS,
-    CfClient,
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CF_COMMON_ARGS, CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import (
+    LOGIN_HINT,
     CfError,
     CfNotLoggedInError,
     CfUsageError,
-    LOGIN_HINT,
+)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_key_values, parse_version
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import (
     copy_operator_config,
     create_cf_home,
-    parse_key_values,
-    parse_version,
     remove_cf_home,
 )
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module

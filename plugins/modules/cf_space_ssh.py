@@ -77,9 +77,8 @@ audit_events:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    cf_argument_spec,
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import (
     parse_space_ssh_allowed,
     parse_space_ssh_toggle,
 )

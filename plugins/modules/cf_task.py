@@ -119,16 +119,9 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import (
-    CfClient,
-    CfError,
-    CfOutputError,
-    CfTimeoutError,
-    cf_argument_spec,
-    parse_guid,
-    parse_log_lines,
-    parse_run_task,
-)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfError, CfOutputError, CfTimeoutError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_guid, parse_log_lines, parse_run_task
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 DONE = ("SUCCEEDED", "FAILED")

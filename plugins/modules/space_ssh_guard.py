@@ -115,7 +115,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _audit
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 

@@ -199,7 +199,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _runtime
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfClient, CfError, cf_argument_spec, new_run_id
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, cf_argument_spec
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import new_run_id
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 

@@ -15,7 +15,9 @@ import typing as t
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _cf, _runtime
+from ansible_collections.ttahub.ops.plugins.module_utils import _runtime
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import DEFAULT_TIMEOUT
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import session_base_dir
 from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 from ansible_collections.ttahub.ops.plugins.plugin_utils import _supervisor
 
@@ -50,9 +52,9 @@ class SupervisedModule(ActionBase):
         if watched is None:
             result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
             return result
-        timeout = args.get("cf_timeout") or int(os.environ.get(_runtime.CF_TIMEOUT_ENV) or _cf.DEFAULT_TIMEOUT)
+        timeout = args.get("cf_timeout") or int(os.environ.get(_runtime.CF_TIMEOUT_ENV) or DEFAULT_TIMEOUT)
         try:
-            with _supervisor.supervised(registry_dir=_cf.session_base_dir(), audit_log=self._audit_log(task_vars),
+            with _supervisor.supervised(registry_dir=session_base_dir(), audit_log=self._audit_log(task_vars),
                                         run_id=os.environ.get(_runtime.RUN_ID_ENV, ""), cf_timeout=int(timeout),
                                         **watched) as registry:
                 result.update(self._execute_module(module_name=self.MODULE, module_args=self.given(args, registry),

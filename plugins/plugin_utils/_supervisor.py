@@ -183,7 +183,7 @@ def _same(record: t.Mapping[str, t.Any], controller: t.Mapping[str, t.Any], pid_
 
 
 def sessions_of(session_dirs: t.Iterable[str], controller: t.Mapping[str, t.Any]) -> list[str]:
-    """The per-run CF_HOMEs (``_cf.create_cf_home``) whose marker names this controller."""
+    """The per-run CF_HOMEs (``_cf.session.create_cf_home``) whose marker names this controller."""
     found = []
     for folder in session_dirs:
         with contextlib.suppress(OSError):

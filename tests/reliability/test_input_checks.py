@@ -10,7 +10,11 @@ import subprocess
 
 import pytest
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _approval, _cf
+from ansible_collections.ttahub.ops.plugins.module_utils import _approval
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfUsageError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.names import check_arguments
+from ansible_collections.ttahub.ops.plugins.module_utils._errors import shown
 from rehearsal import calllog, faults, seed
 from tests.support.fake_cf import REPO
 
@@ -31,7 +35,7 @@ ACTION = "do something"
     ["version"],
 ])
 def test_well_formed_command_lines_pass(args):
-    _cf.check_arguments(args, ACTION)
+    check_arguments(args, ACTION)
 
 
 @pytest.mark.parametrize(("args", "what"), [
@@ -48,25 +52,25 @@ def test_well_formed_command_lines_pass(args):
     (["curl", "/v3/apps?names=a b"], "API path"),
 ])
 def test_a_non_name_where_cf_reads_a_name_is_refused(args, what):
-    with pytest.raises(_cf.CfUsageError) as err:
-        _cf.check_arguments(args, ACTION)
+    with pytest.raises(CfUsageError) as err:
+        check_arguments(args, ACTION)
     assert what in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_error_texts_are_one_line_and_cut():
-    err = _cf.CfUsageError("find app " + "a" * 10000, "line\nbreak\x00nul\x1b[2K", "do\u202ethis")
+    err = CfUsageError("find app " + "a" * 10000, "line\nbreak\x00nul\x1b[2K", "do\u202ethis")
     assert "\n" not in err.message and "\x00" not in err.message and "\x1b" not in err.message
     assert "\\n" in err.message and "\\x1b" in err.message and "\\u202e" in err.message
     assert "...(10009 characters)" not in err.message and "...(10000 characters)" in err.message
     assert len(err.message) < 400
-    assert _cf.shown("tta-smarthub-pr\u043ed") == "'tta-smarthub-pr\\u043ed'"
+    assert shown("tta-smarthub-pr\u043ed") == "'tta-smarthub-pr\\u043ed'"
 
 
 def test_the_client_refuses_before_running_cf(tmp_path):
-    client = _cf.CfClient(cf_cli=str(REPO / "rehearsal" / "bin" / "cf"), cf_home=str(tmp_path), environ={"PATH": "/usr/bin:/bin",
-                                                                                                           "REHEARSAL_HOME": str(tmp_path / "r")})
-    with pytest.raises(_cf.CfUsageError):
+    client = CfClient(cf_cli=str(REPO / "rehearsal" / "bin" / "cf"), cf_home=str(tmp_path), environ={"PATH": "/usr/bin:/bin",
+                                                                                                       "REHEARSAL_HOME": str(tmp_path / "r")})
+    with pytest.raises(CfUsageError):
         client.run(["app", "x;touch y", "--guid"], action="find app")
     assert client.calls == 0 and not (tmp_path / "r" / "calls.jsonl").exists()
 

@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf, _module, _proc
+from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _module, _proc, _runtime
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import create_cf_home, remove_cf_home
 from ansible_collections.ttahub.ops.plugins.plugin_utils import _supervisor
 from tests.reliability.invariants import wait_for
 
@@ -46,9 +47,9 @@ def supervised(tmp_path, proc, **kw):
 def test_the_supervisor_removes_a_dead_runs_session_and_again_when_a_late_cf_call_writes_it_back(tmp_path):
     proc = controller()
     with supervised(tmp_path, proc) as reg:
-        session = _cf.create_cf_home(str(tmp_path), controller=proc.pid)
+        session = create_cf_home(str(tmp_path), controller=proc.pid)
     supervisor = reg["supervisor"]
-    other = _cf.create_cf_home(str(tmp_path), controller=os.getpid())  # another run's session: not ours to remove
+    other = create_cf_home(str(tmp_path), controller=os.getpid())  # another run's session: not ours to remove
     # A cf call of the run, still under way when the controller dies: it writes the session back when it ends.
     late = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.5)"],  # pylint: disable=consider-using-with
                             env={**os.environ, "CF_HOME": session})
@@ -71,11 +72,11 @@ def test_the_supervisor_removes_a_dead_runs_session_and_again_when_a_late_cf_cal
 def test_after_a_clean_run_the_supervisor_is_gone_at_once(tmp_path):
     proc = controller()
     with supervised(tmp_path, proc) as reg:
-        session = _cf.create_cf_home(str(tmp_path), controller=proc.pid)
+        session = create_cf_home(str(tmp_path), controller=proc.pid)
     supervisor = reg["supervisor"]
     time.sleep(1.0)
     assert _proc.alive(supervisor["pid"], supervisor["start"]), "a session of the run is open"
-    assert _cf.remove_cf_home(session) is True  # the session's normal end
+    assert remove_cf_home(session) is True  # the session's normal end
     ended = time.monotonic()
     assert wait_for(lambda: not _proc.alive(supervisor["pid"], supervisor["start"]), 3) is not None
     print(f"supervisor gone {time.monotonic() - ended:.2f} s after the session ended")
@@ -134,9 +135,9 @@ def test_a_terminated_module_runs_its_clean_up_and_fails_with_one_error(tmp_path
 def test_a_module_that_outlived_its_controller_records_its_own_events(tmp_path):
     log = tmp_path / "audit.jsonl"
     event = {"event": "instance_file_copied", "dest_path": "/tmp/x", "sha256": "0" * 64}
-    env = {_cf.CONTROLLER_PID_ENV: str(os.getpid()), "TTAHUB_OPS_AUDIT_LOG": str(log), "TTAHUB_OPS_RUN_ID": "r1"}
+    env = {_runtime.CONTROLLER_PID_ENV: str(os.getpid()), "TTAHUB_OPS_AUDIT_LOG": str(log), "TTAHUB_OPS_RUN_ID": "r1"}
     assert _module.record_if_orphaned([event], env) is False and not log.exists(), "a live controller's callback writes it"
-    env[_cf.CONTROLLER_PID_ENV] = str(dead_pid())
+    env[_runtime.CONTROLLER_PID_ENV] = str(dead_pid())
     assert _module.record_if_orphaned([event], env) is True
     record = json.loads(log.read_text().splitlines()[0])
     assert record["event"] == "instance_file_copied" and record["controller_died"] is True and record["run_id"] == "r1"

@@ -10,7 +10,22 @@ import time
 
 import pytest
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _cf
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, query
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import (
+    CfMissingError,
+    CfNotAuthorizedError,
+    CfNotFoundError,
+    CfNotLoggedInError,
+    CfOutputError,
+    CfTimeoutError,
+    CfUsageError,
+)
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import (
+    SESSION_MARKER,
+    copy_operator_config,
+    create_cf_home,
+    remove_cf_home,
+)
 from tests.support.fake_cf import FakeCf, json_step, step
 
 
@@ -19,10 +34,10 @@ def fake(tmp_path, monkeypatch):
     return FakeCf(tmp_path, monkeypatch)
 
 
-def client(fake: FakeCf, tmp_path, **kw) -> _cf.CfClient:
+def client(fake: FakeCf, tmp_path, **kw) -> CfClient:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    return _cf.CfClient(cf_cli=str(fake.path), cf_home=str(home), **kw)
+    return CfClient(cf_cli=str(fake.path), cf_home=str(home), **kw)
 
 
 def test_run_forces_english_colourless_untraced_output_and_the_session_home(fake, tmp_path, monkeypatch):
@@ -47,7 +62,7 @@ def test_run_forces_english_colourless_untraced_output_and_the_session_home(fake
 
 @pytest.mark.parametrize("bad", ["app\nname", "a\x00b", "x\ry"])
 def test_arguments_with_line_breaks_or_nul_never_reach_cf(fake, tmp_path, bad):
-    with pytest.raises(_cf.CfUsageError) as err:
+    with pytest.raises(CfUsageError) as err:
         client(fake, tmp_path).run(["app", bad, "--guid"], action="find app")
     assert "NUL byte or a line break" in str(err.value)
     assert fake.calls == []
@@ -56,18 +71,18 @@ def test_arguments_with_line_breaks_or_nul_never_reach_cf(fake, tmp_path, bad):
 def test_a_hung_cf_is_killed_with_its_children_after_the_timeout(fake, tmp_path):
     fake.plan([{"argv": ["curl", "/"], "stdout": "", "stderr": "", "rc": 0, "sleep": 60}])
     begin = time.monotonic()
-    with pytest.raises(_cf.CfTimeoutError) as err:
+    with pytest.raises(CfTimeoutError) as err:
         client(fake, tmp_path, timeout=1).curl("/", action="read the API root")
     assert time.monotonic() - begin < 10
     assert str(err.value).startswith("Failed to read the API root: cf did not finish within 1 s and was stopped.")
 
 
 def test_missing_cf_says_how_to_install_it(tmp_path):
-    with pytest.raises(_cf.CfMissingError) as err:
-        _cf.CfClient(cf_cli=str(tmp_path / "nope"))
+    with pytest.raises(CfMissingError) as err:
+        CfClient(cf_cli=str(tmp_path / "nope"))
     assert "Install the cf CLI v8" in str(err.value)
-    with pytest.raises(_cf.CfMissingError) as err:
-        _cf.CfClient(environ={"PATH": str(tmp_path)})
+    with pytest.raises(CfMissingError) as err:
+        CfClient(environ={"PATH": str(tmp_path)})
     assert "there is no `cf` on PATH" in str(err.value)
 
 
@@ -109,31 +124,31 @@ def test_curl_sends_method_and_body_as_argv_items(fake, tmp_path):
 @pytest.mark.parametrize(
     ("body", "cls", "text"),
     [
-        ("", _cf.CfOutputError, "empty body"),
+        ("", CfOutputError, "empty body"),
         (
             "<html><body>502 Bad Gateway</body></html>",
-            _cf.CfOutputError,
+            CfOutputError,
             "not JSON (<html><body>502 Bad Gateway</body></html>)",
         ),
-        ('{"resources": [', _cf.CfOutputError, "not JSON"),
+        ('{"resources": [', CfOutputError, "not JSON"),
         (
             '{"errors":[{"code":10010,"title":"CF-ResourceNotFound","detail":"App not found"}]}',
-            _cf.CfNotFoundError,
+            CfNotFoundError,
             "CF-ResourceNotFound (10010): App not found",
         ),
         (
             '{"errors":[{"code":10003,"title":"CF-NotAuthorized","detail":"You are not authorized to perform the requested action"}]}',
-            _cf.CfNotAuthorizedError,
+            CfNotAuthorizedError,
             "CF-NotAuthorized",
         ),
         (
             '{"description":"Unknown request","error_code":"CF-NotFound","code":10000}',
-            _cf.CfNotFoundError,
+            CfNotFoundError,
             "CF-NotFound (10000): Unknown request",
         ),
         (
             '{"description":"Authentication error","error_code":"CF-NotAuthenticated","code":10002}',
-            _cf.CfNotLoggedInError,
+            CfNotLoggedInError,
             "Authentication error",
         ),
     ],
@@ -148,35 +163,35 @@ def test_curl_bodies_that_are_errors_even_with_exit_0(fake, tmp_path, body, cls,
 
 def test_jmespath_selects_the_web_process_like_the_seed_jq_step():
     processes = {"resources": [{"type": "worker", "guid": "w"}, {"type": "web", "guid": "web-guid"}]}
-    assert _cf.query(processes, "resources[?type=='web'].guid | [0]") == "web-guid"
-    assert _cf.query({"resources": []}, "resources[?type=='web'].guid | [0]") is None
-    with pytest.raises(_cf.CfUsageError):
-        _cf.query(processes, "resources[?type==")
+    assert query(processes, "resources[?type=='web'].guid | [0]") == "web-guid"
+    assert query({"resources": []}, "resources[?type=='web'].guid | [0]") is None
+    with pytest.raises(CfUsageError):
+        query(processes, "resources[?type==")
 
 
 def test_session_home_is_private_marked_and_only_ours_is_removed(tmp_path):
-    path = _cf.create_cf_home(str(tmp_path), "run-1")
+    path = create_cf_home(str(tmp_path), "run-1")
     assert os.stat(path).st_mode & 0o777 == 0o700
-    assert json.load(open(os.path.join(path, _cf.SESSION_MARKER)))["run_id"] == "run-1"
+    assert json.load(open(os.path.join(path, SESSION_MARKER)))["run_id"] == "run-1"
     other = tmp_path / "not-ours"
     other.mkdir()
-    with pytest.raises(_cf.CfUsageError):
-        _cf.remove_cf_home(str(other))
+    with pytest.raises(CfUsageError):
+        remove_cf_home(str(other))
     assert other.exists()
-    assert _cf.remove_cf_home(path) is True
+    assert remove_cf_home(path) is True
     assert not os.path.exists(path)
-    assert _cf.remove_cf_home(path) is False
+    assert remove_cf_home(path) is False
 
 
 def test_copy_of_operator_login_is_private_and_leaves_the_original(tmp_path):
     operator = tmp_path / "operator" / ".cf"
     operator.mkdir(parents=True)
     (operator / "config.json").write_text('{"Target": "https://api.fr.cloud.gov"}')
-    home = _cf.create_cf_home(str(tmp_path), "")
-    _cf.copy_operator_config(home, {"HOME": str(tmp_path / "operator")})
+    home = create_cf_home(str(tmp_path), "")
+    copy_operator_config(home, {"HOME": str(tmp_path / "operator")})
     copied = os.path.join(home, ".cf", "config.json")
     assert os.stat(copied).st_mode & 0o777 == 0o600
     assert json.load(open(copied))["Target"] == "https://api.fr.cloud.gov"
-    with pytest.raises(_cf.CfNotLoggedInError) as err:
-        _cf.copy_operator_config(_cf.create_cf_home(str(tmp_path), ""), {"HOME": str(tmp_path / "nobody")})
+    with pytest.raises(CfNotLoggedInError) as err:
+        copy_operator_config(create_cf_home(str(tmp_path), ""), {"HOME": str(tmp_path / "nobody")})
     assert "cf login -a <cf_api> --sso" in str(err.value)

@@ -12,7 +12,7 @@ import random
 import pytest
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _counts
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import parse_log_lines
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_log_lines
 from ansible_collections.ttahub.ops.plugins.module_utils._counts import CountsError
 
 JS = "GMT+0000 (Coordinated Universal Time)"

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _tree
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import CfOutputError, CfUsageError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfOutputError, CfUsageError
 from ansible_collections.ttahub.ops.plugins.module_utils._ssh import SshError
 
 REMOTE = "/home/vcap/app/logs"

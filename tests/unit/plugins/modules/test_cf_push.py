@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from ansible_collections.ttahub.ops.plugins.module_utils._cf import classify_failure, parse_app_processes
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import classify_failure
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_app_processes
 from ansible_collections.ttahub.ops.plugins.modules import cf_deployment, cf_push
 from tests.support import uthelper
 from tests.support.fake_cf import fixture, json_step, step
