@@ -359,7 +359,7 @@ def open_window(
         path = os.path.join(leases_dir(state_dir), f"{space}--{window_id}.json")
         write_lease(path, lease)
         with contextlib.suppress(OSError):
-            _cf.hold_session(cf_home, window_id)  # the session reaper leaves the session to the watchdog until it closes
+            _cf.hold_session(cf_home, window_id)  # the session's normal end leaves it to the window until it closes
         try:
             watchdog = _armed(watchdog)
         except Exception:

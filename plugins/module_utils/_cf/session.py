@@ -8,8 +8,9 @@ PRIVATE to the collection. It can have breaking changes at any time.
 
 :func:`create_cf_home` makes the directory (0700, marked as ours so that only ours is ever removed),
 :func:`copy_operator_config` puts the operator's own ``cf login`` in it, :func:`remove_cf_home` removes it. The holds
-(:func:`hold_session`) keep it for an open space SSH window that still needs it; :func:`arm_session_reaper` is the
-shell reaper that removed it after a controller died.
+(:func:`hold_session`) keep the session's normal end from removing it while an open space SSH window still needs it
+(its close failed); a dead run's sessions are removed by the run's supervisor
+(``plugins/plugin_utils/_supervisor.py``), which finds them by their marker.
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ import time
 import typing as t
 
 from ansible_collections.ttahub.ops.plugins.module_utils import _proc, _runtime
-from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import DEFAULT_TIMEOUT
 from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import LOGIN_HINT, CfNotLoggedInError, CfUsageError
 
 __all__ = [
     "SESSION_MARKER",
-    "arm_session_reaper",
     "copy_operator_config",
     "create_cf_home",
     "hold_session",
@@ -38,7 +37,6 @@ __all__ = [
     "remove_cf_home",
     "session_base_dir",
     "session_holds",
-    "supervisor_of",
 ]
 
 SESSION_MARKER = ".ttahub-ops-session"
@@ -67,22 +65,8 @@ def create_cf_home(base_dir: str | None = None, run_id: str | None = None, contr
     return path
 
 
-CONTROLLER_PID_ENV = _runtime.CONTROLLER_PID_ENV
-# A hold on a session: a space SSH window whose watchdog still needs the session to close it (hold_session).
+# A hold on a session: an open space SSH window that still needs the session to close it (hold_session).
 SESSION_HOLD_PREFIX = ".ttahub-ops-held-"
-# Waits for the controller to die, then for every hold to be released (the watchdog closes the window with this
-# session, and removes it itself), then removes the session it left (only a directory create_cf_home marked).
-# Under ansible-runner ($3), a runner that dies (SIGKILL: it cannot stop its child) leaves ansible-playbook orphaned on a
-# closed terminal: it is stopped with SIGTERM, as the runner itself would have done.
-# A cf call still under way when the controller died ends within its timeout ($4 s) and writes its config.json (the
-# token) back into the session, even after the watchdog or the reaper removed it: the reaper removes the directory
-# again while such a call can still end. ($2 is the random directory create_cf_home made for this run, nothing else.)
-_REAPER = (
-    'while kill -0 "$1" 2>/dev/null; do '
-    'if [ -n "$3" ] && ! kill -0 "$3" 2>/dev/null; then kill -TERM "$1" 2>/dev/null; fi; sleep 1; done; '
-    'while :; do held=; for f in "$2"/%s*; do [ -e "$f" ] && held=1; done; [ -z "$held" ] && break; sleep 1; done; '
-    'rm -rf -- "$2"; i=0; while [ "$i" -lt "$4" ]; do sleep 1; i=$((i + 1)); [ -e "$2" ] && rm -rf -- "$2"; done'
-) % (SESSION_HOLD_PREFIX,)
 
 
 def hold_session(cf_home: str, name: str) -> None:
@@ -94,33 +78,6 @@ def hold_session(cf_home: str, name: str) -> None:
 def release_session(cf_home: str, name: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(cf_home, SESSION_HOLD_PREFIX + name))
-
-
-def supervisor_of(pid: int) -> int | None:
-    """The ``ansible-runner`` that runs ``pid`` (its nearest ancestor of that name), or None."""
-    return _proc.nearest(pid, "ansible-runner")
-
-
-def arm_session_reaper(cf_home: str, environ: t.Mapping[str, str], linger: int = DEFAULT_TIMEOUT + 5) -> int | None:
-    """Remove the per-run CF_HOME (it holds a token) when the run's controller dies without ending the session
-    (SIGKILL, SIGTERM, a failure inside the always section): a detached shell waits for ansible-playbook's pid
-    (E(TTAHUB_OPS_CONTROLLER_PID), set by the audit callback), then for the holds of open SSH windows (their watchdog
-    closes them with this session), and removes the directory. Under ansible-runner it also stops an ansible-playbook
-    that its dead runner left orphaned. For ``linger`` seconds (a cf call's timeout) it removes the directory again if
-    a cf call that was under way writes it back. The session's normal end removes it first. Returns the shell's pid,
-    or None outside a run (no controller pid)."""
-    if not os.path.isfile(os.path.join(cf_home, SESSION_MARKER)):
-        raise CfUsageError("watch the cf session", f"{cf_home} is not a ttahub.ops session directory",
-                           "Pass the cf_home that create_cf_home made")
-    value = environ.get(CONTROLLER_PID_ENV, "")
-    if not value.isdigit():
-        return None
-    supervisor = supervisor_of(int(value))
-    proc = _proc.spawn(
-        ["/bin/sh", "-c", _REAPER, "ttahub-ops-session-reaper", value, cf_home, str(supervisor or ""), str(int(linger))],
-        stdout=_proc.DEVNULL, stderr=_proc.DEVNULL,
-    )
-    return proc.pid
 
 
 def operator_config_path(environ: t.Mapping[str, str]) -> str:
