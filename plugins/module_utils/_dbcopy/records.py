@@ -17,9 +17,10 @@ import re
 import time
 import typing as t
 
+from ansible_collections.ttahub.ops.plugins.module_utils import _audit
 from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.errors import CopyError
 
-__all__ = ["copies_dir", "list_records", "overdue", "read_record", "record_path", "summary", "write_record"]
+__all__ = ["copies_dir", "list_records", "new_record", "overdue", "read_record", "record_path", "summary", "write_record"]
 
 RECORD_FORMAT = "ttahub-ops-data-copy/1"
 DEFAULT_KEEP_HOURS = 24
@@ -34,6 +35,33 @@ def record_path(state_dir: str, copy_id: str) -> str:
     if not COPY_ID.match(copy_id or ""):
         raise CopyError("find the copy", f"{copy_id!r} is not a copy id", "Pass a copy_id as prod_db_copy printed it", kind="bad_input")
     return os.path.join(copies_dir(state_dir), f"{copy_id}.json")
+
+
+def new_record(*, copy_id: str, keep_hours: float, run_id: str, operator: str, source: dict[str, t.Any], window_id: str | None,
+               folder: str, ciphertext_path: str, identity_path: str, key_store: t.Mapping[str, t.Any],
+               tools: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The record of a copy as it starts (state ``copying``): its deadline is ``keep_hours`` from now."""
+    created = time.time()
+    return {
+        "format": RECORD_FORMAT,
+        "copy_id": copy_id,
+        "state": "copying",
+        "created_at": _audit.utc_now(),
+        "created_epoch": created,
+        "deadline_epoch": created + keep_hours * 3600,
+        "deadline": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created + keep_hours * 3600)),
+        "keep_hours": keep_hours,
+        "run_id": run_id,
+        "operator": operator,
+        "source": source,
+        "window_id": window_id,
+        "folder": folder,
+        "ciphertext_path": ciphertext_path,
+        "identity_path": identity_path,
+        "identity_memory_backed": key_store["memory_backed"],
+        "key_store_note": key_store["note"],
+        "tools": tools,
+    }
 
 
 def read_record(state_dir: str, copy_id: str) -> dict[str, t.Any]:
