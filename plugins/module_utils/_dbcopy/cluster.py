@@ -17,7 +17,7 @@ import typing as t
 
 from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.tools import pg_env, run, run_quietly
 
-__all__ = ["chown_to_server", "cluster_paths", "cluster_running", "free_port", "psql_local", "server_user", "stop_cluster"]
+__all__ = ["cluster_paths", "cluster_running", "free_port", "psql_local", "server_user", "start_cluster", "stop_cluster"]
 
 SERVER_USER = "postgres"
 
@@ -44,6 +44,33 @@ def free_port() -> int:
 def cluster_paths(base: str, copy_id: str) -> dict[str, str]:
     root = os.path.join(base, f"ttahub-ops-pg-{copy_id}")
     return {"root": root, "data": os.path.join(root, "data"), "socket": os.path.join(root, "socket"), "log": os.path.join(root, "server.log")}
+
+
+def start_cluster(tools: t.Mapping[str, str], paths: t.Mapping[str, str], port: int, user: str | None) -> None:
+    """``initdb`` and ``pg_ctl start`` in ``paths["root"]`` (made by the caller, who removes it on failure)."""
+    chown_to_server(paths["root"])
+    os.chmod(paths["root"], 0o700)
+    for sub in ("data", "socket"):
+        os.makedirs(paths[sub], mode=0o700)
+        chown_to_server(paths[sub])
+    run([tools["initdb"], "-D", paths["data"], "-U", "postgres", "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+        action="create the local PostgreSQL cluster (initdb)", user=user, timeout=300)
+    settings = {
+        "listen_addresses": "''", "unix_socket_directories": f"'{paths['socket']}'", "unix_socket_permissions": "0700",
+        "port": str(port), "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_wal_size": "1GB",
+    }
+    conf = os.path.join(paths["data"], "postgresql.conf")
+    with open(conf, "a", encoding="utf-8") as handle:
+        handle.write("\n# ttahub.ops: a throwaway copy, Unix socket only\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
+    with open(os.path.join(paths["data"], "pg_hba.conf"), "w", encoding="utf-8") as handle:
+        handle.write("# ttahub.ops: only the local socket (in a 0700 folder)\nlocal all all trust\n")
+    for name in ("postgresql.conf", "pg_hba.conf"):
+        chown_to_server(os.path.join(paths["data"], name))
+    log_fd = os.open(paths["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(log_fd)
+    chown_to_server(paths["log"])
+    run([tools["pg_ctl"], "-D", paths["data"], "-l", paths["log"], "-w", "-t", "60", "start"],
+        action="start the local PostgreSQL cluster", user=user, timeout=90)
 
 
 def psql_local(tools: t.Mapping[str, str], paths: t.Mapping[str, str], port: int, database: str, sql: str) -> list[str]:
