@@ -32,8 +32,11 @@ import time
 import typing as t
 import uuid
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _cf, _proc
+from ansible_collections.ttahub.ops.plugins.module_utils import _audit, _proc
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient, stop_group
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_service_connect
 from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.errors import CopyError
 from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.keys import destroy_identity, key_store, new_identity
 from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.records import DEFAULT_KEEP_HOURS, new_record, write_record
@@ -70,7 +73,7 @@ class DatabaseCopy:
     nothing, so it raises with nothing to undo. From :meth:`run` on, every failure goes through :meth:`fail`.
     """
 
-    def __init__(self, cf: _cf.CfClient, *, app: str, service: str, org: str, space: str, state_dir: str, dest_dir: str,
+    def __init__(self, cf: CfClient, *, app: str, service: str, org: str, space: str, state_dir: str, dest_dir: str,
                  lease_path: str, keep_hours: float, key_base: str | None, pg_bin_dir: str | None, age_bin_dir: str | None,
                  say: t.Callable[[str], None], progress_every: float, tunnel_timeout: float, dump_timeout: float,
                  controller: t.Mapping[str, t.Any] | None, run_id: str, operator: str) -> None:
@@ -185,7 +188,7 @@ class DatabaseCopy:
                                 "Check cloud.gov's status and the cf-service-connect plugin, then run again", kind="tunnel_timeout")
             readers["tunnel_err"].join(2)
             raise tunnel_failure(readers["tunnel_err"].text(), app, service)
-        creds = self.creds = _cf.parse_service_connect(readers["tunnel_out"].text())
+        creds = self.creds = parse_service_connect(readers["tunnel_out"].text())
         readers["tunnel_out"].wipe()
         self.events.add("data_copy_tunnel_open", local_port=creds["port"], database=creds["name"], seconds=round(time.monotonic() - t0, 3))
         self.record["source"]["database"] = creds["name"]
@@ -295,7 +298,7 @@ class DatabaseCopy:
 
     def teardown(self) -> None:
         """Stop the tunnel (Ctrl-C, as the SOP says), then delete its key (the plugin leaves it behind)."""
-        _cf.stop_group(self.procs["tunnel"])
+        stop_group(self.procs["tunnel"])
         self.detach("tunnel")
         self.events.add("data_copy_tunnel_stopped")
         delete_service_key(self.cf, self.service)
@@ -328,7 +331,7 @@ class DatabaseCopy:
         if isinstance(err, CopyError):
             err.events = self.events.events
             return None
-        if isinstance(err, (_cf.CfError, sw.WindowError)):
+        if isinstance(err, (CfError, sw.WindowError)):
             return CopyError("copy the database", err.message, "Nothing was kept; see the audit log", kind=getattr(err, "kind", "cf_error"),
                              events=self.events.events)
         if isinstance(err, Exception):
@@ -342,13 +345,13 @@ class DatabaseCopy:
         for name in ("pg_dump", "age", "tunnel"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
-                _cf.stop_group(proc, (signal.SIGTERM, signal.SIGKILL), wait=2.0)
+                stop_group(proc, (signal.SIGTERM, signal.SIGKILL), wait=2.0)
                 done.append(f"{name} stopped")
         if "tunnel" in self.procs:
             try:
                 delete_service_key(self.cf, self.service)
                 done.append(f"{KEY_NAME} key deleted")
-            except (_cf.CfError, CopyError) as err:
+            except (CfError, CopyError) as err:
                 done.append(f"{KEY_NAME} key: FAILED ({err})")
         for path in (self.partial, self.final):
             if os.path.lexists(path):
@@ -374,7 +377,7 @@ class DatabaseCopy:
 
 def copy_database(
     *,
-    cf: _cf.CfClient,
+    cf: CfClient,
     app: str,
     service: str,
     org: str,

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _cf
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfNotFoundError
 from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.errors import CopyError
 
 __all__ = ["CONNECT_BLOCK_END", "KEY_NAME", "delete_service_key", "tunnel_failure"]
@@ -44,13 +45,13 @@ def tunnel_failure(stderr: str, app: str, service: str) -> CopyError:
                      "Check the app and the service names (cf_app, cf_db_service) and the plugin", kind="tunnel_failed")
 
 
-def delete_service_key(cf: _cf.CfClient, service: str) -> None:
+def delete_service_key(cf: CfClient, service: str) -> None:
     """``cf delete-service-key -f SERVICE SERVICE_CONNECT`` (cloud.gov's explicit step, cf-cli.md §6), then check it is
     gone: ``cf service-key SERVICE SERVICE_CONNECT --guid`` must answer that there is no such key."""
     cf.run(["delete-service-key", "-f", service, KEY_NAME], action=f"delete the {KEY_NAME} key of {service}")
     try:
         cf.run(["service-key", service, KEY_NAME, "--guid"], action=f"check that the {KEY_NAME} key of {service} is gone")
-    except _cf.CfNotFoundError:
+    except CfNotFoundError:
         return
     raise CopyError(f"delete the {KEY_NAME} key of {service}", "the key still exists after cf delete-service-key",
                     f"Delete it by hand: cf delete-service-key -f {service} {KEY_NAME}", kind="key_left")
