@@ -16,9 +16,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _runtime
+from ansible_collections.ttahub.ops.plugins.module_utils import _runtime
 from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window as sw
 from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import CF_COMMON_ARGS, CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.copy import copy_database
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.records import DEFAULT_KEEP_HOURS, copies_dir, record_path
 from ansible_collections.ttahub.ops.plugins.module_utils._errors import OpsError
 
 display = Display()
@@ -31,7 +33,7 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "lease_path": {"type": "path", "required": True},
     "state_dir": {"type": "path"},
     "dest_dir": {"type": "path"},
-    "keep_hours": {"type": "float", "default": float(_dbcopy.DEFAULT_KEEP_HOURS)},
+    "keep_hours": {"type": "float", "default": float(DEFAULT_KEEP_HOURS)},
     "key_dir": {"type": "path"},
     "pg_bin_dir": {"type": "path"},
     "age_bin_dir": {"type": "path"},
@@ -64,14 +66,14 @@ class ActionModule(ActionBase):
         try:
             cf = CfClient(cf_cli=args["cf_cli"], cf_home=args["cf_home"], timeout=args["cf_timeout"])
             controller = sw.controller_identity()
-            done = _dbcopy.copy_database(
+            done = copy_database(
                 cf=cf,
                 app=args["app"],
                 service=args["service"],
                 org=args["org"],
                 space=args["space"],
                 state_dir=state_dir,
-                dest_dir=args["dest_dir"] or _dbcopy.copies_dir(state_dir),
+                dest_dir=args["dest_dir"] or copies_dir(state_dir),
                 lease_path=args["lease_path"],
                 keep_hours=args["keep_hours"],
                 key_base=args["key_dir"],
@@ -100,7 +102,7 @@ class ActionModule(ActionBase):
             deadline=record["deadline"],
             identity_memory_backed=record["identity_memory_backed"],
             key_store_note=record["key_store_note"],
-            record_path=_dbcopy.record_path(state_dir, record["copy_id"]),
+            record_path=record_path(state_dir, record["copy_id"]),
             audit_events=done["audit_events"],
         )
         if not record["identity_memory_backed"]:

@@ -63,7 +63,8 @@ audit_events:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.records import list_records, summary
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
@@ -72,7 +73,7 @@ def main() -> None:
     state_dir = module.params["state_dir"] or _ssh_window.default_state_dir()
 
     def body() -> dict:
-        copies = [_dbcopy.summary(record) for record in _dbcopy.list_records(state_dir)]
+        copies = [summary(record) for record in list_records(state_dir)]
         late = [c for c in copies if c["overdue"]]
         events = [{"event": "data_copy_overdue", "copy_id": c["copy_id"], "state": c["state"], "deadline": c["deadline"],
                    "ciphertext_sha256": c["ciphertext_sha256"]} for c in late]

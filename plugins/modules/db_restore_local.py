@@ -131,15 +131,18 @@ audit_events:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.errors import CopyError
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.records import copies_dir, list_records
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.restore import restore_copy
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
 def newest_restorable(state_dir: str) -> str:
-    candidates = [r for r in _dbcopy.list_records(state_dir) if r.get("state") in ("encrypted", "restored")]
+    candidates = [r for r in list_records(state_dir) if r.get("state") in ("encrypted", "restored")]
     if not candidates:
-        raise _dbcopy.CopyError("choose the copy to restore", f"there is no complete copy in {_dbcopy.copies_dir(state_dir)}",
-                                "Make one with the prod_db_copy playbook, or pass copy_id", kind="not_found")
+        raise CopyError("choose the copy to restore", f"there is no complete copy in {copies_dir(state_dir)}",
+                        "Make one with the prod_db_copy playbook, or pass copy_id", kind="not_found")
     return candidates[-1]["copy_id"]
 
 
@@ -163,10 +166,10 @@ def main() -> None:
 
     def body() -> dict:
         if not p["database"].replace("_", "").isalnum():
-            raise _dbcopy.CopyError("restore the copy", f"database name {p['database']!r} is not letters, digits and underscores",
-                                    "Pass another name", kind="bad_input")
+            raise CopyError("restore the copy", f"database name {p['database']!r} is not letters, digits and underscores",
+                            "Pass another name", kind="bad_input")
         copy_id = p["copy_id"] or newest_restorable(state_dir)
-        done = _dbcopy.restore_copy(
+        done = restore_copy(
             state_dir=state_dir, copy_id=copy_id, base_dir=p["base_dir"], allow_disk=p["allow_disk"], port=p["port"],
             database=p["database"], pg_bin_dir=p["pg_bin_dir"], age_bin_dir=p["age_bin_dir"], checksum=p["checksum"],
             check_mode=module.check_mode,

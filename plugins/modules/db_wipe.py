@@ -72,7 +72,10 @@ audit_events:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy, _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils import _ssh_window
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.errors import CopyError
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.records import list_records
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.wipe import wipe_copy
 from ansible_collections.ttahub.ops.plugins.module_utils._module import run_module
 
 
@@ -93,15 +96,15 @@ def main() -> None:
 
     def body() -> dict:
         if bool(p["copy_id"]) == p["all"]:
-            raise _dbcopy.CopyError("choose what to wipe", "pass either copy_id or all=true (not both, not neither)",
-                                    "The ssh_guard playbook lists the copies", kind="bad_input")
+            raise CopyError("choose what to wipe", "pass either copy_id or all=true (not both, not neither)",
+                            "The ssh_guard playbook lists the copies", kind="bad_input")
         if p["all"]:
-            ids = [r["copy_id"] for r in _dbcopy.list_records(state_dir) if r.get("state") != "wiped"]
+            ids = [r["copy_id"] for r in list_records(state_dir) if r.get("state") != "wiped"]
         else:
             ids = [p["copy_id"]]
         changed = False
         for copy_id in ids:
-            done = _dbcopy.wipe_copy(state_dir=state_dir, copy_id=copy_id, pg_bin_dir=p["pg_bin_dir"], check_mode=module.check_mode)
+            done = wipe_copy(state_dir=state_dir, copy_id=copy_id, pg_bin_dir=p["pg_bin_dir"], check_mode=module.check_mode)
             changed = changed or done["changed"]
             partial["audit_events"].extend(done["audit_events"])
             partial["wiped"].append({"copy_id": copy_id, "changed": done["changed"], "removed": done.get("removed", []),

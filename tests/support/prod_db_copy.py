@@ -118,9 +118,9 @@ class CopyRehearsal:
         return sorted(k["name"] for k in world["service_keys"].values())
 
     def source_checksums(self) -> dict[str, t.Any]:
-        from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy  # pylint: disable=import-outside-toplevel
+        from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.checksums import table_checksums  # pylint: disable=import-outside-toplevel
 
-        return _dbcopy.table_checksums(lambda sql: postgres.query(self.source, sql))
+        return table_checksums(lambda sql: postgres.query(self.source, sql))
 
 
 def audit(tmp: pathlib.Path) -> list[dict[str, t.Any]]:
@@ -214,12 +214,13 @@ def assert_closed_and_clean(r: CopyRehearsal, tmp: pathlib.Path, *, within: floa
 
 def wipe_copies(tmp: pathlib.Path) -> None:
     """After a test, whatever it did: stop and remove restored clusters, destroy identities, remove ciphertexts."""
-    from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy import keys, records, wipe  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.errors import CopyError  # pylint: disable=import-outside-toplevel
 
     state = str(tmp / "state")
-    for record in _dbcopy.list_records(state):
+    for record in records.list_records(state):
         try:
-            _dbcopy.wipe_copy(state_dir=state, copy_id=record["copy_id"])
-        except _dbcopy.CopyError:
+            wipe.wipe_copy(state_dir=state, copy_id=record["copy_id"])
+        except CopyError:
             if record.get("identity_path"):
-                _dbcopy.destroy_identity(record["identity_path"])
+                keys.destroy_identity(record["identity_path"])

@@ -17,29 +17,21 @@ Import from the submodules (``from ansible_collections.ttahub.ops.plugins.module
 
 from __future__ import annotations
 
-# The names below are re-exported for two files only, which still read them as ``_cf.<name>`` and are not to be edited
-# beyond their imports while they are being reworked in parallel: _ssh_window.py (its hold/release calls go with the
-# session's rewrite) and _dbcopy.py (being split into _dbcopy/). Nothing else may use them; they go once those files
-# import from the submodules.
-from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import DEFAULT_TIMEOUT, CfClient, stop_group
-from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfError, CfNotFoundError
-from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import (
-    parse_service_connect,
-    parse_space_ssh_allowed,
-    parse_space_ssh_toggle,
-)
+# The names below are re-exported for one file only, which still reads them as ``_cf.<name>`` and is not to be edited
+# beyond its imports while it is being reworked in parallel: _ssh_window.py (its hold/release calls go with the
+# session's rewrite). Nothing else may use them; they go once that file imports from the submodules.
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.client import DEFAULT_TIMEOUT, CfClient
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.failures import CfError
+from ansible_collections.ttahub.ops.plugins.module_utils._cf.parsers import parse_space_ssh_allowed, parse_space_ssh_toggle
 from ansible_collections.ttahub.ops.plugins.module_utils._cf.session import hold_session, release_session, remove_cf_home
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "CfClient",
     "CfError",
-    "CfNotFoundError",
     "hold_session",
-    "parse_service_connect",
     "parse_space_ssh_allowed",
     "parse_space_ssh_toggle",
     "release_session",
     "remove_cf_home",
-    "stop_group",
 ]

@@ -108,11 +108,12 @@ def test_the_wording_is_built_once(args, message):
 
 def test_every_domain_error_is_an_ops_error():
     from ansible_collections.ttahub.ops.plugins.module_utils import (  # pylint: disable=import-outside-toplevel
-        _access, _approval, _audit, _counts, _dbcopy, _github, _reports, _ssh, _ssh_window)
+        _access, _approval, _audit, _counts, _github, _reports, _ssh, _ssh_window)
+    from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy.errors import CopyError  # pylint: disable=import-outside-toplevel
     from ansible_collections.ttahub.ops.plugins.plugin_utils import _ssh_keygen  # pylint: disable=import-outside-toplevel
 
     classes = [CfError, _ssh_window.WindowError, _github.GitHubError, _approval.ApprovalError, _approval.Refused,
                _access.AccessError, _counts.CountsError, _reports.ReportWriteError, _audit.AuditLogError,
-               _ssh_keygen.SshKeygenError, _dbcopy.CopyError, _ssh.SshError, _module.Stopped]
+               _ssh_keygen.SshKeygenError, CopyError, _ssh.SshError, _module.Stopped]
     assert all(issubclass(cls, OpsError) for cls in classes)
-    assert not issubclass(_dbcopy.CopyError, _ssh_window.WindowError)
+    assert not issubclass(CopyError, _ssh_window.WindowError)

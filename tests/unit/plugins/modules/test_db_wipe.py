@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ansible_collections.ttahub.ops.plugins.module_utils import _dbcopy
+from ansible_collections.ttahub.ops.plugins.module_utils._dbcopy import records
 from ansible_collections.ttahub.ops.plugins.modules import db_copy_info, db_restore_local, db_wipe
 from tests.support.modules import run_main
 from tests.unit.plugins.module_utils.test__dbcopy import AGE_KEYGEN, make_copy
@@ -37,9 +37,9 @@ def test_wipe_needs_one_of_copy_id_or_all(tmp_path, capsys):
 def test_copy_info_reports_overdue_copies(tmp_path, capsys):
     state = tmp_path / "state"
     make_copy(state, tmp_path / "keys", copy_id="ttahub-prod-late", hours=1)
-    record = _dbcopy.read_record(str(state), "ttahub-prod-late")
+    record = records.read_record(str(state), "ttahub-prod-late")
     record["deadline_epoch"] = time.time() - 5
-    _dbcopy.write_record(str(state), record)
+    records.write_record(str(state), record)
     make_copy(state, tmp_path / "keys", copy_id="ttahub-prod-fresh")
     result = run_main(db_copy_info, {"state_dir": str(state)}, capsys)
     assert result["changed"] is False and [c["copy_id"] for c in result["overdue"]] == ["ttahub-prod-late"]
